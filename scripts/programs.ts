@@ -1,0 +1,51 @@
+/**
+ * The two programs keepnet ships, and the permission flags each gets. The permissions are
+ * defined once, in deno.json's `permissions` sets; compile, tests and benchmarks all turn that
+ * set into flags here, so every way of running a program grants exactly the same.
+ *
+ * @module
+ */
+import config from "../deno.json" with { type: "json" };
+
+export type ProgramName = "ipam" | "vtepd";
+
+export interface Program {
+  /** Name of the shipped binary. */
+  binary: string;
+  /** Entry point, relative to the repository root. */
+  entry: string;
+  /** The bundle `deno task bundle` writes, relative to the repository root. */
+  bundle: string;
+}
+
+export const PROGRAMS: Record<ProgramName, Program> = {
+  ipam: {
+    binary: "keepnet-ipam",
+    entry: "src/ipam/main.ts",
+    bundle: "dist/keepnet-ipam.js",
+  },
+  vtepd: {
+    binary: "keepnet-vtepd",
+    entry: "src/vtepd/main.ts",
+    bundle: "dist/keepnet-vtepd.js",
+  },
+};
+
+/** Repository root, as an absolute path. */
+export const ROOT: string = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+
+type PermissionValue = boolean | string[] | undefined;
+
+/** `--allow-*` flags equivalent to deno.json's permission set `name`. */
+export function permissionFlags(name: ProgramName): string[] {
+  const set = (config.permissions as Record<string, Record<string, PermissionValue>>)[name];
+  if (!set) throw new Error(`deno.json has no permission set "${name}"`);
+  const flags: string[] = [];
+  for (const [kind, value] of Object.entries(set)) {
+    if (value === true) flags.push(`--allow-${kind}`);
+    else if (Array.isArray(value) && value.length > 0) {
+      flags.push(`--allow-${kind}=${value.join(",")}`);
+    }
+  }
+  return flags;
+}

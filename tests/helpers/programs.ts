@@ -1,0 +1,83 @@
+/**
+ * Runs keepnet's programs the way they ship: the bundle `deno task bundle` wrote (or, with
+ * `source: true`, the TypeScript entry point), with exactly the permission flags of the compiled
+ * binary (deno.json's permission set). Nothing else is granted.
+ *
+ * @module
+ */
+import { permissionFlags, type ProgramName, PROGRAMS, ROOT } from "../../scripts/programs.ts";
+
+export { ROOT };
+
+export interface LaunchOptions {
+  /** Run the TypeScript entry point instead of the bundle. */
+  source?: boolean;
+  /** Command-line arguments of the program. */
+  args?: string[];
+  /** The program's whole environment (nothing is inherited but PATH). */
+  env?: Record<string, string>;
+  /** Run inside this network namespace (`ip netns exec`). */
+  netns?: string;
+  cwd?: string;
+}
+
+/** The argv that runs `program` with its permission set. */
+export function commandLine(program: ProgramName, options: LaunchOptions = {}): string[] {
+  const info = PROGRAMS[program];
+  const script = `${ROOT}/${options.source ? info.entry : info.bundle}`;
+  const configFlags = options.source ? ["--config", `${ROOT}/deno.json`] : ["--no-config"];
+  const deno = [
+    Deno.execPath(),
+    "run",
+    "--quiet",
+    "--no-prompt",
+    ...configFlags,
+    ...permissionFlags(program),
+    script,
+    ...(options.args ?? []),
+  ];
+  return options.netns ? ["ip", "netns", "exec", options.netns, ...deno] : deno;
+}
+
+function environment(env: Record<string, string> = {}): Record<string, string> {
+  return { PATH: Deno.env.get("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin", ...env };
+}
+
+/** Starts `program` in the background with piped stdin/stdout/stderr. */
+export function spawnProgram(program: ProgramName, options: LaunchOptions = {}): Deno.ChildProcess {
+  const [command, ...args] = commandLine(program, options);
+  return new Deno.Command(command!, {
+    args,
+    env: environment(options.env),
+    clearEnv: true,
+    cwd: options.cwd ?? ROOT,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `program` to completion, feeding it `stdin`. */
+export async function runProgram(
+  program: ProgramName,
+  stdin: string,
+  options: LaunchOptions = {},
+): Promise<RunResult> {
+  const child = spawnProgram(program, options);
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(stdin));
+  await writer.close();
+  const output = await child.output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
