@@ -10,6 +10,7 @@ APT_PACKAGES=(
   containernetworking-plugins    # the real CNI bridge plugin and the reference host-local
   nodejs npm                     # npm installs the pinned Deno
   ca-certificates git unzip
+  time                           # /usr/bin/time: peak memory in the benchmarks
 )
 
 log() { printf 'setup: %s\n' "$*" >&2; }
