@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { Address4 } from "ip-address";
 import { compareIP, formatIP, nextIP, parseIP } from "../../src/net/ip.ts";
 import { cidrContains, lastAddress, networkAddress, parseCIDR } from "../../src/net/cidr.ts";
 
@@ -48,4 +49,42 @@ Deno.test("parseCIDR keeps host bits and the mask width Go stores", () => {
   assert.equal(parseCIDR("10.0.0.0/024")?.prefix, 24);
   assert.ok(cidrContains(parseCIDR("2001:db8:1::/64")!, parseIP("2001:db8:1::ffff")!));
   assert.ok(!cidrContains(parseCIDR("10.0.0.0/24")!, parseIP("10.0.1.0")!));
+});
+
+function viaIpAddress(text: string) {
+  // ip-address accepts a trailing "/prefix" and surrounding text Go refuses; only dotted quads.
+  if (!/^[0-9.]+$/.test(text)) return undefined;
+  try {
+    return { family: 4, value: new Address4(text).bigInt() };
+  } catch {
+    return undefined;
+  }
+}
+
+Deno.test("parseIP reads dotted quads exactly as ip-address does (2000 random inputs)", () => {
+  const samples = [
+    "0.0.0.0",
+    "255.255.255.255",
+    "256.1.1.1",
+    "01.2.3.4",
+    "1.2.3",
+    "1.2.3.4.5",
+    "1.2.3.4 ",
+    "١.2.3.4",
+    "::ffff:1.2.3.4",
+    "fd00::1",
+    "",
+  ];
+  const random = () => {
+    const octet = () => {
+      const n = Math.floor(Math.random() * 300);
+      return Math.random() < 0.1 ? `0${n}` : String(n);
+    };
+    return `${octet()}.${octet()}.${octet()}.${octet()}`;
+  };
+  for (let i = 0; i < 2000; i++) samples.push(random());
+  for (const text of samples) {
+    if (text.includes(":")) continue;
+    assert.deepEqual(parseIP(text), viaIpAddress(text), text);
+  }
 });
