@@ -1,12 +1,17 @@
 /**
  * The daemon's own state file (`<state-dir>/vtepd-state.json`). It is the first place the VTEP
  * MAC is read from at start-up, so the MAC survives reboots even when the API server and the
- * device are both gone. Written atomically; a missing or unreadable file means "no state".
+ * device are both gone. It also keeps the node's lease and the last authoritative peer table, so
+ * after a reboot without the API the data plane and subnet.env come back from local state.
+ * Written atomically; a missing or unreadable file means "no state".
  *
  * @module
  */
 import { writeFileAtomic } from "../fs/atomic.ts";
-import { parseMAC } from "../net/mac.ts";
+import { isUsableUnicastMAC, parseMAC } from "../net/mac.ts";
+import { parseCIDR } from "../net/cidr.ts";
+import { parseIP } from "../net/ip.ts";
+import type { PeerLease } from "./desired.ts";
 
 export const STATE_FILE = "vtepd-state.json";
 const FORMAT_VERSION = 1;
@@ -19,7 +24,16 @@ export interface VtepState {
   /** The VTEP MAC this node advertises, kept for the life of the node. */
   vtepMAC: string;
   vni: number;
+  /** This node's pod CIDR and advertised public IP, as last configured. */
+  lease?: SavedLease;
+  /** The peer table as of the last complete node list. */
+  peers?: PeerLease[];
   updatedAt: string;
+}
+
+export interface SavedLease {
+  podCIDR: string;
+  publicIP: string;
 }
 
 export type StateLoad =
@@ -39,13 +53,35 @@ function validate(document: unknown): VtepState | string {
   const mac = typeof record.vtepMAC === "string" ? parseMAC(record.vtepMAC) : undefined;
   if (!mac) return "vtepMAC missing or malformed";
   if (typeof record.vni !== "number") return "vni missing";
-  return {
+  const state: VtepState = {
     nodeName: record.nodeName,
-    machineId: typeof record.machineId === "string" ? record.machineId : undefined,
     vtepMAC: mac,
     vni: record.vni,
     updatedAt: typeof record.updatedAt === "string" ? record.updatedAt : "",
   };
+  if (typeof record.machineId === "string") state.machineId = record.machineId;
+  const lease = validLease(record.lease);
+  if (lease) state.lease = lease;
+  if (Array.isArray(record.peers)) state.peers = record.peers.filter(isValidPeer);
+  return state;
+}
+
+function validLease(value: unknown): SavedLease | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const { podCIDR, publicIP } = value as Record<string, unknown>;
+  if (typeof podCIDR !== "string" || parseCIDR(podCIDR)?.ip.family !== 4) return undefined;
+  if (typeof publicIP !== "string" || parseIP(publicIP)?.family !== 4) return undefined;
+  return { podCIDR, publicIP };
+}
+
+/** A saved peer is used only if every field still parses (a damaged entry is dropped alone). */
+function isValidPeer(value: unknown): value is PeerLease {
+  if (typeof value !== "object" || value === null) return false;
+  const { name, podCIDR, publicIP, mac } = value as Record<string, unknown>;
+  return typeof name === "string" && name !== "" &&
+    typeof podCIDR === "string" && parseCIDR(podCIDR)?.ip.family === 4 &&
+    typeof publicIP === "string" && parseIP(publicIP)?.family === 4 &&
+    typeof mac === "string" && parseMAC(mac) === mac && isUsableUnicastMAC(mac);
 }
 
 export async function loadState(stateDir: string): Promise<StateLoad> {

@@ -1,0 +1,80 @@
+/**
+ * keepnet-vtepd: the flannel-compatible VXLAN VTEP daemon that keeps its MAC.
+ * Compiled as `keepnet-vtepd`; run from source with `deno task vtepd`.
+ *
+ * @module
+ */
+import { createLogger } from "../log/log.ts";
+import { flannelAnnotationKeys } from "../kube/annotations.ts";
+import { createNodeApi } from "../kube/client.ts";
+import { loadKubeConfig } from "../kube/config.ts";
+import { openNetlink } from "../netlink/mod.ts";
+import { VERSION } from "../version.ts";
+import { VtepDaemon } from "./daemon.ts";
+import { parseFlags } from "./flags.ts";
+import { serveHealth } from "./health.ts";
+import { parseNetConf } from "./netconf.ts";
+import { readMachineId } from "./state.ts";
+import { parseIP } from "../net/ip.ts";
+
+async function main(): Promise<number> {
+  const parsed = parseFlags(Deno.args, (name) => Deno.env.get(name));
+  if (parsed.kind !== "run") {
+    console.log(parsed.text);
+    return 0;
+  }
+  const flags = parsed.flags;
+  const log = createLogger({ level: flags.logLevel });
+  log.info("keepnet-vtepd starting", { version: VERSION, node: flags.nodeName });
+
+  if (flags.publicIP !== undefined && parseIP(flags.publicIP)?.family !== 4) {
+    throw new Error(`--public-ip ${JSON.stringify(flags.publicIP)} is not an IPv4 address`);
+  }
+  const netConf = parseNetConf(await Deno.readTextFile(flags.netConfigPath));
+  const prefix = flannelAnnotationKeys(flags.kubeAnnotationPrefix);
+  if ("error" in prefix) throw new Error(`--kube-annotation-prefix: ${prefix.error}`);
+  const kubeConfig = loadKubeConfig({
+    kubeconfigFile: flags.kubeconfigFile,
+    apiUrl: flags.kubeApiUrl,
+  });
+  const api = createNodeApi(kubeConfig, { userAgent: flags.userAgent, logger: log });
+  const netlink = openNetlink();
+
+  const daemon = new VtepDaemon({
+    nodeName: flags.nodeName,
+    netConf,
+    keys: prefix.ok,
+    iface: flags.iface,
+    publicIP: flags.publicIP,
+    subnetFile: flags.subnetFile,
+    stateDir: flags.stateDir,
+    resyncSeconds: flags.resyncSeconds,
+    machineId: await readMachineId(),
+  }, { netlink, api, log });
+
+  const health = flags.healthzPort > 0
+    ? serveHealth(flags.healthzIP, flags.healthzPort, { ready: () => daemon.ready() })
+    : undefined;
+
+  const stopped = new Promise<void>((resolve) => {
+    for (const signal of ["SIGTERM", "SIGINT"] as const) {
+      Deno.addSignalListener(signal, () => resolve());
+    }
+  });
+  await Promise.race([daemon.start(), stopped]);
+  await stopped;
+  log.info("stopping; the data plane stays in place");
+  await daemon.stop();
+  await health?.shutdown();
+  netlink.close();
+  return 0;
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exit(await main());
+  } catch (error) {
+    createLogger().error("keepnet-vtepd cannot run", { error });
+    Deno.exit(1);
+  }
+}
