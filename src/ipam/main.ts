@@ -1,0 +1,49 @@
+/**
+ * keepnet-ipam: the CNI IPAM plugin (a drop-in for host-local that keeps each pod's IP).
+ *
+ * This file is the start-up path, paid on every pod ADD and DEL: it imports only the plugin,
+ * does nothing at module level, reads stdin in one loop, writes the output and exits. Reading
+ * and writing the standard streams is synchronous: nothing else runs meanwhile, and here a sync
+ * operation costs a fraction of an async one.
+ *
+ * @module
+ */
+import { runPlugin } from "../cni/skel.ts";
+import { ipamPlugin } from "./plugin.ts";
+
+function readStdin(): Promise<string> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const chunk = new Uint8Array(65536);
+    const read = Deno.stdin.readSync(chunk);
+    if (read === null) break;
+    chunks.push(chunk.subarray(0, read));
+    size += read;
+  }
+  const all = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    all.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return Promise.resolve(new TextDecoder().decode(all));
+}
+
+function writeAll(stream: { writeSync(p: Uint8Array): number }, text: string): void {
+  const bytes = new TextEncoder().encode(text);
+  let written = 0;
+  while (written < bytes.length) written += stream.writeSync(bytes.subarray(written));
+}
+
+async function main(): Promise<never> {
+  const output = await runPlugin(ipamPlugin, {
+    getenv: (name) => Deno.env.get(name),
+    readStdin,
+  });
+  if (output.stdout !== "") writeAll(Deno.stdout, output.stdout);
+  if (output.stderr !== "") writeAll(Deno.stderr, output.stderr);
+  Deno.exit(output.code);
+}
+
+if (import.meta.main) await main();
