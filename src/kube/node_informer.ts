@@ -1,0 +1,242 @@
+/**
+ * A level-triggered list+watch of all Nodes, like client-go's reflector: LIST, then WATCH from
+ * the list's resourceVersion (with bookmarks, whose versions it follows), re-WATCH from the last
+ * version when a watch ends or the connection drops, and re-LIST only when the version has
+ * expired (410) or the server refuses the watch.
+ *
+ * It keeps the latest state of every node and reports:
+ * - `onSync` after every complete LIST: the whole set, so the caller may drop what is missing;
+ * - `onUpsert` / `onDelete` for watch events.
+ * Nothing else ever reports a node as gone: while the API is unreachable nothing is called.
+ *
+ * @module
+ */
+import type { Logger } from "../log/log.ts";
+import { ApiError, hasStatus, type NodeApi, type WatchEvent } from "./api.ts";
+import { Backoff, type BackoffOptions, sleep } from "./backoff.ts";
+import type { NodeView } from "./node.ts";
+
+export interface SyncInfo {
+  /**
+   * True when the list can be trusted to remove nodes: it is complete and, when the informer
+   * knows its own node's name, contains that node. A list without the own node comes from an
+   * empty or foreign cache (a yurthub that never cached nodes for us) and is not acted on.
+   */
+  authoritative: boolean;
+  resourceVersion: string;
+}
+
+export interface NodeInformerHandlers {
+  /**
+   * After every complete LIST. `nodes` is the informer's own map, which later watch events
+   * change: copy what must stay as it was.
+   */
+  onSync(nodes: ReadonlyMap<string, NodeView>, info: SyncInfo): void;
+  onUpsert(node: NodeView): void;
+  onDelete(node: NodeView): void;
+  /** Called when the informer gets or loses a working connection to the API. */
+  onConnectionChange?(connected: boolean): void;
+}
+
+export interface NodeInformerOptions {
+  logger: Logger;
+  /** Retry delays after failures. Default 1 s doubling to 30 s. */
+  backoff?: BackoffOptions;
+  /**
+   * Length of each watch asked of the server. Default: random between 5 and 10 minutes, as
+   * client-go does, so that the watches of many nodes do not all renew at once.
+   */
+  watchTimeoutSeconds?: number;
+  /** The own node's name; a LIST without it is not authoritative (see SyncInfo). */
+  selfName?: string;
+}
+
+const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 1000, maxMs: 30_000 };
+/** A watch that ends this soon without any event counts as a failure (no hot loop). */
+const SHORT_WATCH_MS = 1000;
+
+export class NodeInformer {
+  readonly #api: NodeApi;
+  readonly #handlers: NodeInformerHandlers;
+  readonly #logger: Logger;
+  readonly #backoff: Backoff;
+  readonly #watchTimeoutSeconds: () => number;
+  readonly #selfName: string | undefined;
+
+  #nodes = new Map<string, NodeView>();
+  #resourceVersion = "";
+  #connected = false;
+  #synced = false;
+  #stop = new AbortController();
+  #running: Promise<void> | undefined;
+
+  constructor(api: NodeApi, handlers: NodeInformerHandlers, options: NodeInformerOptions) {
+    this.#api = api;
+    this.#handlers = handlers;
+    this.#logger = options.logger;
+    this.#backoff = new Backoff(options.backoff ?? DEFAULT_BACKOFF);
+    const fixed = options.watchTimeoutSeconds;
+    this.#watchTimeoutSeconds = fixed !== undefined
+      ? () => fixed
+      : () => 300 + Math.floor(Math.random() * 300);
+    this.#selfName = options.selfName;
+  }
+
+  /** Whether the last LIST or WATCH reached the API server. */
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  /** Whether at least one complete LIST has succeeded. */
+  get synced(): boolean {
+    return this.#synced;
+  }
+
+  /** The latest known state of every node. */
+  get nodes(): ReadonlyMap<string, NodeView> {
+    return this.#nodes;
+  }
+
+  get resourceVersion(): string {
+    return this.#resourceVersion;
+  }
+
+  start(): void {
+    if (this.#running) return;
+    this.#running = this.#run();
+  }
+
+  /** Ends the watch and the retry loop; resolves once nothing runs any more. */
+  async stop(): Promise<void> {
+    this.#stop.abort();
+    await this.#running;
+  }
+
+  get #stopping(): boolean {
+    return this.#stop.signal.aborted;
+  }
+
+  #setConnected(connected: boolean): void {
+    if (connected === this.#connected) return;
+    this.#connected = connected;
+    this.#call("onConnectionChange", () => this.#handlers.onConnectionChange?.(connected));
+  }
+
+  /** Runs a handler; a failing handler is logged and does not stop the informer. */
+  #call(name: string, handler: () => void): void {
+    try {
+      handler();
+    } catch (error) {
+      this.#logger.error("node informer handler failed", { handler: name, error });
+    }
+  }
+
+  async #pause(): Promise<void> {
+    await sleep(this.#backoff.next(), this.#stop.signal);
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#stopping) {
+      if (!await this.#list()) {
+        await this.#pause();
+        continue;
+      }
+      await this.#watchUntilRelist();
+    }
+  }
+
+  async #list(): Promise<boolean> {
+    let list;
+    try {
+      list = await this.#api.listNodes(this.#stop.signal);
+    } catch (error) {
+      if (this.#stopping) return false;
+      this.#setConnected(false);
+      this.#logger.warn("listing nodes failed; will retry", { error });
+      return false;
+    }
+    if (this.#stopping) return false;
+    this.#nodes = new Map(list.nodes.map((node) => [node.name, node]));
+    this.#resourceVersion = list.resourceVersion;
+    this.#synced = true;
+    this.#setConnected(true);
+    const authoritative = this.#selfName === undefined || this.#nodes.has(this.#selfName);
+    if (!authoritative) {
+      this.#logger.warn("the node list lacks this node; not trusting it to remove peers", {
+        node: this.#selfName,
+        nodes: this.#nodes.size,
+      });
+    }
+    this.#logger.debug("listed nodes", { nodes: this.#nodes.size, rv: list.resourceVersion });
+    const info = { authoritative, resourceVersion: list.resourceVersion };
+    this.#call("onSync", () => this.#handlers.onSync(this.#nodes, info));
+    return true;
+  }
+
+  /** Watches (again and again) from the current version until a fresh LIST is needed. */
+  async #watchUntilRelist(): Promise<void> {
+    while (!this.#stopping) {
+      let relist: ApiError | undefined;
+      let events = 0;
+      const started = Date.now();
+      const onEvent = (event: WatchEvent) => {
+        events += 1;
+        if (event.type === "ERROR") relist ??= event.error;
+        else this.#apply(event);
+      };
+      try {
+        const end = await this.#api.watchNodes({
+          resourceVersion: this.#resourceVersion,
+          timeoutSeconds: this.#watchTimeoutSeconds(),
+          signal: this.#stop.signal,
+          onOpen: () => this.#setConnected(true),
+          onEvent,
+        });
+        if (end === "aborted") return;
+      } catch (error) {
+        if (this.#stopping) return;
+        if (error instanceof ApiError) relist = error;
+        else {
+          // The connection failed: retry the watch from where it was, without a new LIST.
+          this.#setConnected(false);
+          this.#logger.warn("watching nodes failed; will retry", { error });
+          await this.#pause();
+          continue;
+        }
+      }
+      if (relist) {
+        if (hasStatus(relist, 410)) {
+          this.#logger.info("watch version expired; listing nodes again", {
+            rv: this.#resourceVersion,
+          });
+          // Back off only if the server expires even a version it has just listed.
+          if (events <= 1 && Date.now() - started < SHORT_WATCH_MS) await this.#pause();
+        } else {
+          this.#logger.warn("the API server ended the watch with an error; listing again", {
+            error: relist,
+          });
+          await this.#pause();
+        }
+        return;
+      }
+      if (events === 0 && Date.now() - started < SHORT_WATCH_MS) await this.#pause();
+      else this.#backoff.reset();
+    }
+  }
+
+  #apply(event: Exclude<WatchEvent, { type: "ERROR" }>): void {
+    if (event.type === "BOOKMARK") {
+      this.#resourceVersion = event.resourceVersion;
+      return;
+    }
+    const node = event.node;
+    if (node.resourceVersion) this.#resourceVersion = node.resourceVersion;
+    if (event.type === "DELETED") {
+      this.#nodes.delete(node.name);
+      this.#call("onDelete", () => this.#handlers.onDelete(node));
+    } else {
+      this.#nodes.set(node.name, node);
+      this.#call("onUpsert", () => this.#handlers.onUpsert(node));
+    }
+  }
+}

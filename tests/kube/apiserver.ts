@@ -1,0 +1,708 @@
+/**
+ * A Kubernetes API server for tests: real HTTP (on 127.0.0.1 unless told otherwise), the Node
+ * resource only, faithful to the API semantics keepnet relies on.
+ *
+ * - `GET /api/v1/nodes/{name}` (and `/status`), `GET /api/v1/nodes` (NodeList with
+ *   `metadata.resourceVersion`; `limit`/`continue` paging over a consistent snapshot).
+ * - WATCH (`?watch=true`): newline-delimited JSON events ADDED, MODIFIED, DELETED; BOOKMARK
+ *   events when `allowWatchBookmarks=true`; `timeoutSeconds`; events after the requested
+ *   `resourceVersion` replayed from a bounded history, and an ERROR event with a 410 `Expired`
+ *   Status when that version is older than the history (see `compact()`).
+ * - `PATCH /api/v1/nodes/{name}` and `/status` with JSON merge, strategic merge and JSON patch
+ *   (415 for other types). The status subresource changes only `status` and the metadata
+ *   annotations and labels; the main resource ignores changes to `status`. A patch that changes
+ *   nothing changes no resourceVersion and sends no event.
+ * - Bearer tokens (401) and RBAC-style rules per token (403 with the real wording).
+ * - Yurthub mode (`setCloudDown(true)`): GET/LIST answered from the state cached when the cloud
+ *   went down, only for cached agents (the User-Agent before its first `/`); watches stay open
+ *   and silent; PATCH answers 200 with the cached object without applying anything (openyurt
+ *   #2137). Changes the test makes meanwhile happen in "the cloud" and show once it is back.
+ *
+ * Plain HTTP by default, HTTPS with the `tls` option. Tests drive it in-process: createNode/updateNode/deleteNode, closeWatches, compact,
+ * sendBookmarks, a request log, stop() and start() again on the same port.
+ *
+ * @module
+ */
+import {
+  applyJsonPatch,
+  applyMergePatch,
+  applyStrategicMergePatch,
+  cloneJson,
+  isObject,
+  type Json,
+  jsonEqual,
+  PatchError,
+} from "./apiserver/patch.ts";
+import {
+  badRequest,
+  conflict,
+  expired,
+  failure,
+  forbidden,
+  invalid,
+  methodNotAllowed,
+  notFound,
+  pathNotFound,
+  type StatusObject,
+  unauthorized,
+  unsupportedMediaType,
+} from "./apiserver/status.ts";
+
+/** A Node in the wire format. Loosely typed: tests read and write its fields freely. */
+// deno-lint-ignore no-explicit-any
+export type NodeObject = Record<string, any>;
+
+export type Verb = "get" | "list" | "watch" | "patch";
+
+/** One RBAC-like rule: these verbs on these resources (`nodes`, `nodes/status`, or `*`). */
+export interface AccessRule {
+  verbs: (Verb | "*")[];
+  resources: string[];
+}
+
+export interface Account {
+  user: string;
+  rules: AccessRule[];
+}
+
+/** What flannel's stock ClusterRole grants on nodes. */
+export const FLANNEL_RULES: AccessRule[] = [
+  { verbs: ["get", "list", "watch"], resources: ["nodes"] },
+  { verbs: ["patch"], resources: ["nodes/status"] },
+];
+
+export interface ApiServerOptions {
+  /** Address to listen on. Default 127.0.0.1. */
+  hostname?: string;
+  /** Port to listen on; 0 (default) picks a free one, kept across stop()/start(). */
+  port?: number;
+  /** Bearer token → account. When unset, requests need no authentication and may do anything. */
+  accounts?: Record<string, Account>;
+  /** Watch events kept for replay. Default 1000. */
+  historyLimit?: number;
+  /** How often a watch that allows bookmarks gets one. Default 60 s. */
+  bookmarkIntervalMs?: number;
+  /** Watch length when the client gives no timeoutSeconds. Default 1800 s. */
+  defaultWatchTimeoutSeconds?: number;
+  /** Yurthub's cache agents (User-Agent up to the first `/`, lower-case). */
+  cacheAgents?: string[];
+  /** Serve HTTPS with this certificate chain and key (PEM) instead of plain HTTP. */
+  tls?: { cert: string; key: string };
+}
+
+export interface LoggedRequest {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  contentType: string | null;
+  userAgent: string | null;
+  authorization: string | null;
+  /** Parsed JSON when it is JSON, else the text; undefined without a body. */
+  body: unknown;
+  /** Status of the answer (200 for a watch, whatever its events). */
+  status: number;
+  /** Answered from the yurthub cache while the cloud was down. */
+  offline: boolean;
+}
+
+interface WatchEventRecord {
+  resourceVersion: number;
+  type: "ADDED" | "MODIFIED" | "DELETED";
+  object: NodeObject;
+}
+
+interface Watcher {
+  offline: boolean;
+  bookmarks: boolean;
+  send(line: unknown): void;
+  close(): void;
+}
+
+interface Continuation {
+  resourceVersion: number;
+  items: NodeObject[];
+  offset: number;
+}
+
+const DEFAULT_CACHE_AGENTS = ["kubelet", "kube-proxy", "flanneld", "coredns", "yurthub"];
+const PATCH_TYPES = {
+  "application/merge-patch+json": applyMergePatch,
+  "application/strategic-merge-patch+json": applyStrategicMergePatch,
+  "application/json-patch+json": applyJsonPatch,
+} as const;
+
+const encoder = new TextEncoder();
+
+function jsonResponse(status: number, body: unknown): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json" },
+  });
+}
+
+function statusResponse(status: StatusObject): Response {
+  return jsonResponse(status.code, status);
+}
+
+function metadataOf(node: NodeObject): { [key: string]: Json } {
+  if (!isObject(node.metadata)) node.metadata = {};
+  return node.metadata as { [key: string]: Json };
+}
+
+function nameOf(node: NodeObject): string {
+  const name = metadataOf(node).name;
+  if (typeof name !== "string" || name === "") throw new Error("node needs metadata.name");
+  return name;
+}
+
+function byName(a: NodeObject, b: NodeObject): number {
+  const left = nameOf(a);
+  const right = nameOf(b);
+  return left < right ? -1 : left > right ? 1 : 0;
+}
+
+/** Yurthub's component name: the User-Agent up to its first `/`, lower-case. */
+export function agentComponent(userAgent: string | null): string {
+  return (userAgent ?? "").split("/")[0]!.trim().toLowerCase();
+}
+
+export class TestApiServer {
+  readonly requests: LoggedRequest[] = [];
+
+  #options: Required<Omit<ApiServerOptions, "accounts" | "hostname" | "port" | "tls">>;
+  #hostname: string;
+  #tls: { cert: string; key: string } | undefined;
+  #accounts: Map<string, Account> | undefined;
+  #port: number;
+  #server: Deno.HttpServer | undefined;
+
+  #nodes = new Map<string, NodeObject>();
+  #resourceVersion = 1;
+  #history: WatchEventRecord[] = [];
+  /** Every event after this version is in #history. */
+  #horizon = 1;
+  #watchers = new Set<Watcher>();
+  #continuations = new Map<string, Continuation>();
+
+  #cloudDown = false;
+  #cache = new Map<string, NodeObject>();
+  #cacheResourceVersion = 0;
+
+  private constructor(options: ApiServerOptions) {
+    this.#options = {
+      historyLimit: options.historyLimit ?? 1000,
+      bookmarkIntervalMs: options.bookmarkIntervalMs ?? 60_000,
+      defaultWatchTimeoutSeconds: options.defaultWatchTimeoutSeconds ?? 1800,
+      cacheAgents: options.cacheAgents ?? DEFAULT_CACHE_AGENTS,
+    };
+    this.#accounts = options.accounts ? new Map(Object.entries(options.accounts)) : undefined;
+    this.#hostname = options.hostname ?? "127.0.0.1";
+    this.#port = options.port ?? 0;
+    this.#tls = options.tls;
+  }
+
+  /** Creates a server and starts listening. */
+  static async start(options: ApiServerOptions = {}): Promise<TestApiServer> {
+    const server = new TestApiServer(options);
+    await server.start();
+    return server;
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  get url(): string {
+    const host = this.#hostname.includes(":") ? `[${this.#hostname}]` : this.#hostname;
+    return `${this.#tls ? "https" : "http"}://${host}:${this.#port}`;
+  }
+
+  get running(): boolean {
+    return this.#server !== undefined;
+  }
+
+  /** The current global resourceVersion of "the cloud". */
+  get resourceVersion(): string {
+    return String(this.#resourceVersion);
+  }
+
+  get activeWatches(): number {
+    return this.#watchers.size;
+  }
+
+  get cloudDown(): boolean {
+    return this.#cloudDown;
+  }
+
+  /** Starts listening (again, on the same port, after stop()). */
+  start(): Promise<void> {
+    if (this.#server) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      try {
+        this.#server = Deno.serve({
+          hostname: this.#hostname,
+          port: this.#port,
+          ...(this.#tls ?? {}),
+          onListen: (address) => {
+            this.#port = address.port;
+            resolve();
+          },
+          onError: (error) => statusResponse(failure(500, "InternalError", String(error))),
+        }, (request) => this.#handle(request));
+      } catch (error) {
+        reject(error);
+      }
+    });
+  }
+
+  /** Stops listening and ends every watch; the state is kept for start(). */
+  async stop(): Promise<void> {
+    const server = this.#server;
+    if (!server) return;
+    this.#server = undefined;
+    this.closeWatches();
+    await server.shutdown();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+
+  // ---- controls for tests: "the cloud" ----
+
+  /** The node as stored in the cloud (a copy), whatever the yurthub mode. */
+  node(name: string): NodeObject | undefined {
+    const node = this.#nodes.get(name);
+    return node ? cloneJson(node) : undefined;
+  }
+
+  nodeNames(): string[] {
+    return [...this.#nodes.keys()].sort();
+  }
+
+  createNode(object: NodeObject): NodeObject {
+    const node = cloneJson(object);
+    node.apiVersion = "v1";
+    node.kind = "Node";
+    const name = nameOf(node);
+    if (this.#nodes.has(name)) throw new Error(`node ${name} already exists`);
+    const metadata = metadataOf(node);
+    metadata.uid ??= crypto.randomUUID();
+    metadata.creationTimestamp ??= new Date().toISOString().replace(/\.\d+Z$/, "Z");
+    node.spec ??= {};
+    node.status ??= {};
+    this.#commit("ADDED", node);
+    return cloneJson(node);
+  }
+
+  /** Changes a node: `change` edits the copy it gets, or returns a replacement. */
+  updateNode(name: string, change: (node: NodeObject) => NodeObject | void): NodeObject {
+    const current = this.#nodes.get(name);
+    if (!current) throw new Error(`node ${name} does not exist`);
+    const draft = cloneJson(current);
+    const next = change(draft) ?? draft;
+    if (nameOf(next) !== name) throw new Error("updateNode cannot rename a node");
+    if (!this.#differs(current, next)) return cloneJson(current);
+    this.#commit("MODIFIED", next);
+    return cloneJson(next);
+  }
+
+  deleteNode(name: string): void {
+    const current = this.#nodes.get(name);
+    if (!current) throw new Error(`node ${name} does not exist`);
+    this.#commit("DELETED", cloneJson(current));
+  }
+
+  /**
+   * Advances the global resourceVersion without touching any node, as changes to other kinds
+   * of objects do in a real cluster. Only bookmarks tell a node watch about the new version.
+   */
+  advanceResourceVersion(by = 1): void {
+    this.#resourceVersion += by;
+  }
+
+  /** Adds, replaces (with an account) or removes (undefined) the account of a token. */
+  setAccount(token: string, account: Account | undefined): void {
+    this.#accounts ??= new Map();
+    if (account) this.#accounts.set(token, account);
+    else this.#accounts.delete(token);
+  }
+
+  // ---- controls for tests: the connection ----
+
+  /** Ends every open watch stream, as a restarting API server or a broken proxy would. */
+  closeWatches(): void {
+    for (const watcher of [...this.#watchers]) watcher.close();
+  }
+
+  /** Forgets the event history: a watch from any version before now gets 410 Expired. */
+  compact(): void {
+    this.#history = [];
+    this.#horizon = this.#resourceVersion;
+    this.#continuations.clear();
+  }
+
+  /** Sends a BOOKMARK now to every online watch that allows them. */
+  sendBookmarks(): void {
+    for (const watcher of this.#watchers) {
+      if (watcher.bookmarks && !watcher.offline) watcher.send(this.#bookmark());
+    }
+  }
+
+  /**
+   * Yurthub mode. Going down caches the cloud's current state and breaks the proxied watches;
+   * coming back ends the silent local watches, so clients reconnect to the cloud.
+   */
+  setCloudDown(down: boolean): void {
+    if (down === this.#cloudDown) return;
+    this.#cloudDown = down;
+    if (down) {
+      this.#cache = new Map([...this.#nodes].map(([name, node]) => [name, cloneJson(node)]));
+      this.#cacheResourceVersion = this.#resourceVersion;
+    }
+    this.closeWatches();
+  }
+
+  clearRequests(): void {
+    this.requests.length = 0;
+  }
+
+  // ---- the store ----
+
+  #differs(current: NodeObject, next: NodeObject): boolean {
+    const strip = (node: NodeObject) => {
+      const copy = cloneJson(node);
+      delete metadataOf(copy).resourceVersion;
+      return copy;
+    };
+    return !jsonEqual(strip(current), strip(next));
+  }
+
+  #commit(type: WatchEventRecord["type"], node: NodeObject): void {
+    const name = nameOf(node);
+    this.#resourceVersion += 1;
+    metadataOf(node).resourceVersion = String(this.#resourceVersion);
+    if (type === "DELETED") this.#nodes.delete(name);
+    else this.#nodes.set(name, node);
+    const record = { resourceVersion: this.#resourceVersion, type, object: cloneJson(node) };
+    this.#history.push(record);
+    while (this.#history.length > this.#options.historyLimit) {
+      this.#horizon = this.#history.shift()!.resourceVersion;
+    }
+    for (const watcher of this.#watchers) {
+      if (!watcher.offline) watcher.send({ type, object: record.object });
+    }
+  }
+
+  #bookmark(): unknown {
+    return {
+      type: "BOOKMARK",
+      object: {
+        kind: "Node",
+        apiVersion: "v1",
+        metadata: { resourceVersion: String(this.#resourceVersion) },
+      },
+    };
+  }
+
+  // ---- HTTP ----
+
+  async #handle(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    const bodyText = request.body ? await request.text() : "";
+    let body: unknown = undefined;
+    if (bodyText) {
+      try {
+        body = JSON.parse(bodyText);
+      } catch {
+        body = bodyText;
+      }
+    }
+    const entry: LoggedRequest = {
+      method: request.method,
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      contentType: request.headers.get("content-type"),
+      userAgent: request.headers.get("user-agent"),
+      authorization: request.headers.get("authorization"),
+      body,
+      status: 0,
+      offline: this.#cloudDown,
+    };
+    this.requests.push(entry);
+    const response = this.#route(request, url, bodyText, entry);
+    entry.status = response.status;
+    return response;
+  }
+
+  #route(request: Request, url: URL, bodyText: string, entry: LoggedRequest): Response {
+    const match = url.pathname.match(/^\/api\/v1\/nodes(?:\/([^/]+)(\/status)?)?\/?$/);
+    if (!match) return statusResponse(pathNotFound());
+    const name = match[1] === undefined ? undefined : decodeURIComponent(match[1]);
+    const resource = match[2] ? "nodes/status" : "nodes";
+    const query = url.searchParams;
+    let verb: Verb;
+    if (request.method === "GET") {
+      const watch = query.get("watch");
+      if (name === undefined) verb = watch === "true" || watch === "1" ? "watch" : "list";
+      else verb = "get";
+    } else if (request.method === "PATCH" && name !== undefined) verb = "patch";
+    else return statusResponse(methodNotAllowed(request.method));
+
+    if (this.#cloudDown) return this.#serveFromCache(verb, name, query, entry);
+
+    if (this.#accounts) {
+      const token = request.headers.get("authorization")?.match(/^Bearer\s+(\S+)$/i)?.[1];
+      const account = token === undefined ? undefined : this.#accounts.get(token);
+      if (!account) return statusResponse(unauthorized());
+      if (!this.#allowed(account, verb, resource)) {
+        return statusResponse(forbidden(account.user, verb, resource, name));
+      }
+    }
+    switch (verb) {
+      case "get":
+        return this.#get(name!);
+      case "list":
+        return this.#list(query);
+      case "watch":
+        return this.#watch(query, false);
+      case "patch":
+        return this.#patch(name!, resource, request.headers.get("content-type"), bodyText);
+    }
+  }
+
+  #allowed(account: Account, verb: Verb, resource: string): boolean {
+    return account.rules.some((rule) =>
+      (rule.verbs.includes("*") || rule.verbs.includes(verb)) &&
+      (rule.resources.includes("*") || rule.resources.includes(resource))
+    );
+  }
+
+  #get(name: string): Response {
+    const node = this.#nodes.get(name);
+    return node ? jsonResponse(200, node) : statusResponse(notFound(name));
+  }
+
+  #listBody(items: NodeObject[], resourceVersion: number, more?: string, remaining?: number) {
+    const metadata: Record<string, Json> = { resourceVersion: String(resourceVersion) };
+    if (more) {
+      metadata.continue = more;
+      metadata.remainingItemCount = remaining ?? 0;
+    }
+    return { kind: "NodeList", apiVersion: "v1", metadata, items };
+  }
+
+  #list(query: URLSearchParams): Response {
+    const limitText = query.get("limit");
+    const limit = limitText ? Number(limitText) : 0;
+    if (!Number.isInteger(limit) || limit < 0) {
+      return statusResponse(badRequest(`invalid limit ${limitText}`));
+    }
+    const token = query.get("continue");
+    let continuation: Continuation;
+    if (token) {
+      const found = this.#continuations.get(token);
+      if (!found) {
+        return statusResponse(
+          expired(
+            "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.",
+          ),
+        );
+      }
+      this.#continuations.delete(token);
+      continuation = found;
+    } else {
+      const items = [...this.#nodes.values()].sort(byName).map((node) => cloneJson(node));
+      continuation = { resourceVersion: this.#resourceVersion, items, offset: 0 };
+    }
+    const { items, offset, resourceVersion } = continuation;
+    if (limit === 0 || offset + limit >= items.length) {
+      return jsonResponse(200, this.#listBody(items.slice(offset), resourceVersion));
+    }
+    const next = crypto.randomUUID();
+    this.#continuations.set(next, { resourceVersion, items, offset: offset + limit });
+    const page = items.slice(offset, offset + limit);
+    return jsonResponse(
+      200,
+      this.#listBody(page, resourceVersion, next, items.length - offset - limit),
+    );
+  }
+
+  #watch(query: URLSearchParams, offline: boolean): Response {
+    const timeoutText = query.get("timeoutSeconds");
+    const timeoutSeconds = timeoutText === null
+      ? this.#options.defaultWatchTimeoutSeconds
+      : Number(timeoutText);
+    if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 0) {
+      return statusResponse(badRequest(`invalid timeoutSeconds ${timeoutText}`));
+    }
+    const versionText = query.get("resourceVersion") ?? "";
+    if (versionText !== "" && !/^[0-9]+$/.test(versionText)) {
+      return statusResponse(badRequest(`invalid resourceVersion ${JSON.stringify(versionText)}`));
+    }
+    const bookmarks = query.get("allowWatchBookmarks") === "true";
+    const initial: unknown[] = [];
+    let expiredStatus: StatusObject | undefined;
+    if (!offline) {
+      const from = versionText === "" ? 0 : Number(versionText);
+      if (from === 0) {
+        // "" and "0": the current state as ADDED events, then changes.
+        for (const node of [...this.#nodes.values()].sort(byName)) {
+          initial.push({ type: "ADDED", object: node });
+        }
+      } else if (from < this.#horizon) {
+        expiredStatus = expired(`too old resource version: ${from} (${this.#horizon + 1})`);
+      } else {
+        for (const record of this.#history) {
+          if (record.resourceVersion > from) {
+            initial.push({ type: record.type, object: record.object });
+          }
+        }
+      }
+    }
+    const watchers = this.#watchers;
+    const intervalMs = this.#options.bookmarkIntervalMs;
+    const bookmark = () => this.#bookmark();
+    let watcher: Watcher;
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        let closed = false;
+        const timers: ReturnType<typeof setTimeout>[] = [];
+        watcher = {
+          offline,
+          bookmarks,
+          send(line) {
+            if (!closed) controller.enqueue(encoder.encode(`${JSON.stringify(line)}\n`));
+          },
+          close() {
+            if (closed) return;
+            closed = true;
+            // clearInterval clears timeouts as well: both share one id space.
+            for (const timer of timers) clearInterval(timer);
+            watchers.delete(watcher);
+            try {
+              controller.close();
+            } catch {
+              // Already cancelled by the client.
+            }
+          },
+        };
+        if (expiredStatus) {
+          watcher.send({ type: "ERROR", object: expiredStatus });
+          watcher.close();
+          return;
+        }
+        // Yurthub's local watch without a timeout ends at once.
+        if (offline && timeoutText === null) {
+          watcher.close();
+          return;
+        }
+        for (const line of initial) watcher.send(line);
+        watchers.add(watcher);
+        timers.push(setTimeout(() => watcher.close(), timeoutSeconds * 1000));
+        if (bookmarks && !offline) {
+          timers.push(setInterval(() => watcher.send(bookmark()), intervalMs));
+        }
+      },
+      cancel() {
+        watcher.close();
+      },
+    });
+    return new Response(stream, {
+      status: 200,
+      headers: { "content-type": "application/json", "cache-control": "no-cache" },
+    });
+  }
+
+  #patch(name: string, resource: string, contentType: string | null, bodyText: string): Response {
+    const mediaType = (contentType ?? "").split(";")[0]!.trim().toLowerCase();
+    const apply = PATCH_TYPES[mediaType as keyof typeof PATCH_TYPES];
+    if (!apply) return statusResponse(unsupportedMediaType(mediaType));
+    let patch: Json;
+    try {
+      patch = JSON.parse(bodyText);
+    } catch (error) {
+      return statusResponse(badRequest(`error decoding patch: ${(error as Error).message}`));
+    }
+    const current = this.#nodes.get(name);
+    if (!current) return statusResponse(notFound(name));
+    let patched: Json;
+    try {
+      patched = apply(cloneJson(current), patch);
+    } catch (error) {
+      if (!(error instanceof PatchError)) throw error;
+      return statusResponse(
+        error.status === 400 ? badRequest(error.message) : invalid(name, error.message),
+      );
+    }
+    if (!isObject(patched)) {
+      return statusResponse(invalid(name, "the patched object is not an object"));
+    }
+    const patchedMetadata = metadataOf(patched);
+    if (patchedMetadata.name !== name) {
+      return statusResponse(invalid(name, "metadata.name: Invalid value: field is immutable"));
+    }
+    // A resourceVersion in the patch is a precondition (optimistic concurrency).
+    if (patchedMetadata.resourceVersion !== metadataOf(current).resourceVersion) {
+      return statusResponse(conflict(name));
+    }
+    const next = resource === "nodes/status"
+      ? this.#statusUpdate(current, patched)
+      : this.#mainUpdate(current, patched);
+    if (!this.#differs(current, next)) return jsonResponse(200, current);
+    this.#commit("MODIFIED", next);
+    return jsonResponse(200, next);
+  }
+
+  /** The status subresource: status, annotations and labels change; nothing else does. */
+  #statusUpdate(current: NodeObject, patched: NodeObject): NodeObject {
+    const next = cloneJson(current);
+    const metadata = metadataOf(next);
+    const patchedMetadata = metadataOf(patched);
+    next.status = patched.status ?? {};
+    for (const field of ["annotations", "labels"]) {
+      if (patchedMetadata[field] === undefined) delete metadata[field];
+      else metadata[field] = patchedMetadata[field]!;
+    }
+    return next;
+  }
+
+  /** The main resource: everything but status, and the server-owned metadata, changes. */
+  #mainUpdate(current: NodeObject, patched: NodeObject): NodeObject {
+    const next = cloneJson(patched);
+    next.status = cloneJson(current.status ?? {});
+    next.apiVersion = "v1";
+    next.kind = "Node";
+    const metadata = metadataOf(next);
+    const currentMetadata = metadataOf(current);
+    for (const field of ["uid", "creationTimestamp", "resourceVersion"]) {
+      if (currentMetadata[field] === undefined) delete metadata[field];
+      else metadata[field] = currentMetadata[field]!;
+    }
+    return next;
+  }
+
+  // ---- yurthub mode ----
+
+  #serveFromCache(
+    verb: Verb,
+    name: string | undefined,
+    query: URLSearchParams,
+    entry: LoggedRequest,
+  ): Response {
+    if (verb === "watch") return this.#watch(query, true);
+    const component = agentComponent(entry.userAgent);
+    if (!this.#options.cacheAgents.includes(component)) {
+      return statusResponse(
+        badRequest(`can not cache for ${component || "unknown agent"} ${verb} nodes`),
+      );
+    }
+    if (verb === "list") {
+      const items = [...this.#cache.values()].sort(byName);
+      return jsonResponse(200, this.#listBody(items, this.#cacheResourceVersion));
+    }
+    // get, and patch: yurthub answers a write with the cached object and drops the change.
+    const node = this.#cache.get(name!);
+    return node ? jsonResponse(200, node) : statusResponse(notFound(name!));
+  }
+}
