@@ -22,9 +22,12 @@ Deno.test("state: round trip through an atomically written file", async () => {
     assert.deepEqual(await loadState(`${dir}/absent`), { kind: "missing" });
     await saveState(`${dir}/keepnet`, state);
     assert.deepEqual(await loadState(`${dir}/keepnet`), { kind: "loaded", state });
-    assert.deepEqual([...Deno.readDirSync(`${dir}/keepnet`)].map((entry) => entry.name), [
-      "vtepd-state.json",
-    ]);
+    assert.deepEqual(
+      (await Array.fromAsync(Deno.readDir(`${dir}/keepnet`))).map((entry) => entry.name),
+      [
+        "vtepd-state.json",
+      ],
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -23,7 +23,9 @@ Deno.test("subnet.env: written atomically into a directory it creates, mode 0644
     await writeSubnetEnv(path, env);
     assert.equal(await Deno.readTextFile(path), renderSubnetEnv(env));
     assert.equal((await Deno.stat(path)).mode! & 0o777, 0o644);
-    const names = [...Deno.readDirSync(`${dir}/run/flannel`)].map((entry) => entry.name);
+    const names = (await Array.fromAsync(Deno.readDir(`${dir}/run/flannel`))).map((entry) =>
+      entry.name
+    );
     assert.deepEqual(names, ["subnet.env"], "no temporary file is left behind");
   } finally {
     await Deno.remove(dir, { recursive: true });

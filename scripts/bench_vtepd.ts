@@ -1,0 +1,219 @@
+/**
+ * Benchmark of keepnet-vtepd with a large cluster, in a lab of network namespaces:
+ *
+ *  - start to data plane ready with N peers (default 1000) in the API: from spawning the daemon
+ *    (the bundle dist/keepnet-vtepd.js, with the compiled binary's permissions) until every
+ *    peer's neighbour, FDB entry and route is in the kernel;
+ *  - the time the daemon spends programming those N × 3 entries, against `ip -batch` and
+ *    `bridge -batch` applying the same entries to the same kind of device (the kernel's floor);
+ *  - how long a peer's annotation change takes to reach the kernel (median of 20 changes,
+ *    timed with `ip monitor` in the node's namespace);
+ *  - the daemon's resident memory with N peers after start-up.
+ *
+ *   deno task bench:vtepd [--peers 1000]
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { Lab, waitFor } from "./lab.ts";
+
+const decoder = new TextDecoder();
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+/** Peer i: pod CIDR 10.(i/256).(i%256).0/24 in 10.0.0.0/8, public IP in 172.16.0.0/12. */
+function peer(i: number) {
+  const n = i + 2; // 10.0.1.0/24 is the benchmarked node's own
+  const mac = `0e:00:00:${((n >> 16) & 255).toString(16).padStart(2, "0")}:${
+    ((n >> 8) & 255).toString(16).padStart(2, "0")
+  }:${(n & 255).toString(16).padStart(2, "0")}`;
+  return {
+    name: `peer-${i}`,
+    podCIDR: `10.${n >> 8}.${n & 255}.0/24`,
+    vtep: `10.${n >> 8}.${n & 255}.0`,
+    publicIP: `172.${16 + (n >> 16)}.${(n >> 8) & 255}.${n & 255}`,
+    mac,
+  };
+}
+
+function peerNode(p: ReturnType<typeof peer>, mac = p.mac) {
+  return {
+    apiVersion: "v1",
+    kind: "Node",
+    metadata: {
+      name: p.name,
+      annotations: {
+        "flannel.alpha.coreos.com/backend-type": "vxlan",
+        "flannel.alpha.coreos.com/kube-subnet-manager": "true",
+        "flannel.alpha.coreos.com/public-ip": p.publicIP,
+        "flannel.alpha.coreos.com/backend-data": JSON.stringify({ VNI: 1, VtepMAC: mac }),
+      },
+    },
+    spec: { podCIDR: p.podCIDR, podCIDRs: [p.podCIDR] },
+  };
+}
+
+async function rssKiB(pid: number): Promise<number> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  return Number(status.match(/^VmRSS:\s+(\d+) kB/m)?.[1] ?? 0);
+}
+
+/** Peers whose route is in the kernel (the route is programmed last). */
+async function kernelCounts(lab: Lab): Promise<number> {
+  const node = lab.node("bench");
+  const routes = await node.netns.check(["ip", "-4", "route", "show", "dev", "flannel.1"]);
+  return routes.split("\n").filter((line) => line.includes("onlink")).length;
+}
+
+async function ipBatchFloor(lab: Lab, peers: ReturnType<typeof peer>[]): Promise<number> {
+  // A fresh node with the same device, programmed by iproute2 from batch files.
+  const node = lab.node("floor");
+  await node.netns.check([
+    "ip",
+    "link",
+    "add",
+    "flannel.1",
+    "address",
+    "0e:ff:00:00:00:01",
+    "type",
+    "vxlan",
+    "id",
+    "1",
+    "dev",
+    "eth0",
+    "local",
+    node.ip,
+    "dstport",
+    "8472",
+    "nolearning",
+  ]);
+  await node.netns.check(["ip", "addr", "add", "10.0.1.0/32", "dev", "flannel.1"]);
+  await node.netns.check(["ip", "link", "set", "flannel.1", "up"]);
+  const neigh = peers.map((p) =>
+    `neigh replace ${p.vtep} lladdr ${p.mac} dev flannel.1 nud permanent`
+  );
+  const fdb = peers.map((p) =>
+    `fdb replace ${p.mac} dev flannel.1 dst ${p.publicIP} self permanent`
+  );
+  const routes = peers.map((p) => `route replace ${p.podCIDR} via ${p.vtep} dev flannel.1 onlink`);
+  const dir = lab.dir;
+  await Deno.writeTextFile(`${dir}/ip.batch`, [...neigh, ...routes].join("\n") + "\n");
+  await Deno.writeTextFile(`${dir}/bridge.batch`, fdb.join("\n") + "\n");
+  // Interleaving matters for neither; order as flannel: neighbours, FDB, routes.
+  const started = performance.now();
+  await node.netns.check(["ip", "-batch", `${dir}/ip.batch`]);
+  await node.netns.check(["bridge", "-batch", `${dir}/bridge.batch`]);
+  return performance.now() - started;
+}
+
+async function annotationLatency(lab: Lab, peers: ReturnType<typeof peer>[], rounds: number) {
+  const node = lab.node("bench");
+  const monitor = node.netns.spawn(["ip", "monitor", "neigh", "dev", "flannel.1"], {
+    stdout: "piped",
+    stderr: "null",
+    stdin: "null",
+  });
+  const reader = monitor.stdout.getReader();
+  let buffer = "";
+  const waitForLine = async (needle: string) => {
+    while (!buffer.includes(needle)) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error("ip monitor ended");
+      buffer += decoder.decode(value);
+    }
+    buffer = buffer.slice(buffer.indexOf(needle) + needle.length);
+    return performance.now();
+  };
+  await new Promise((resolve) => setTimeout(resolve, 300)); // let ip monitor subscribe
+  const samples: number[] = [];
+  try {
+    for (let round = 0; round < rounds; round++) {
+      const target = peers[(round * 37) % peers.length]!;
+      const mac = `0e:aa:00:00:${(round >> 8).toString(16).padStart(2, "0")}:${
+        (round & 255).toString(16).padStart(2, "0")
+      }`;
+      const started = performance.now();
+      const seen = waitForLine(`lladdr ${mac}`);
+      await lab.api.control({
+        op: "mergeNode",
+        name: target.name,
+        patch: {
+          metadata: {
+            annotations: {
+              "flannel.alpha.coreos.com/backend-data": JSON.stringify({ VNI: 1, VtepMAC: mac }),
+            },
+          },
+        },
+      });
+      samples.push((await seen) - started);
+    }
+  } finally {
+    monitor.kill("SIGTERM");
+    await reader.cancel().catch(() => {});
+    await monitor.status;
+  }
+  return samples;
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: { peers: { type: "string", default: "1000" } },
+  });
+  const count = Number(values.peers);
+  const peers = Array.from({ length: count }, (_, i) => peer(i));
+  await using lab = await Lab.create([{ name: "bench" }, { name: "floor" }], {
+    Network: "10.0.0.0/8",
+    Backend: { Type: "vxlan" },
+  });
+  // The benchmarked node gets 10.0.1.0/24; "floor" is only used for the ip -batch run.
+  await lab.api.control({
+    op: "mergeNode",
+    name: "bench",
+    patch: { spec: { podCIDR: "10.0.1.0/24", podCIDRs: ["10.0.1.0/24"] } },
+  });
+  await lab.api.control({ op: "createNodes", nodes: peers.map((p) => peerNode(p)) });
+
+  const node = lab.node("bench");
+  const started = performance.now();
+  const daemon = node.startVtepd(["--log-level=info"], { bundle: true });
+  const ready = await waitFor("every peer in the kernel", async () => {
+    return (await kernelCounts(lab)) === count ? performance.now() : undefined;
+  }, 120_000);
+  const log = await waitFor("the sync log line", async () => {
+    const text = await node.log();
+    return /peers synced from the node list peers=\d+ changed=\d+/.test(text) ? text : undefined;
+  });
+  const programmingMs = Number(log.match(/peers synced from the node list .* ms=(\d+)/)?.[1]);
+  await new Promise((resolve) => setTimeout(resolve, 3000)); // settle: state file, publisher
+  // `ip netns exec` execs deno, so the spawned process is the daemon itself.
+  const rss = await rssKiB(daemon.pid);
+  const latencies = await annotationLatency(lab, peers, 20);
+  await node.stopVtepd("SIGTERM");
+  const floorMs = await ipBatchFloor(lab, peers);
+
+  console.log(`keepnet-vtepd benchmark, ${count} peers, Deno ${Deno.version.deno}`);
+  console.log("");
+  console.log("| what | figure |");
+  console.log("|---|---|");
+  console.log(
+    `| start to data plane ready with ${count} peers | ${(ready - started).toFixed(0)} ms |`,
+  );
+  console.log(
+    `| programming ${count} × (neighbour + FDB + route) by the daemon | ${programmingMs} ms |`,
+  );
+  console.log(`| the same entries with ip -batch + bridge -batch | ${floorMs.toFixed(0)} ms |`);
+  console.log(`| ratio daemon / ip -batch | ${(programmingMs / floorMs).toFixed(2)} |`);
+  console.log(
+    `| annotation change to kernel, median of ${latencies.length} | ${
+      median(latencies).toFixed(1)
+    } ms |`,
+  );
+  console.log(
+    `| resident memory with ${count} peers after start-up | ${(rss / 1024).toFixed(1)} MiB |`,
+  );
+}

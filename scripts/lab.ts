@@ -1,0 +1,545 @@
+/**
+ * A small edge cluster made of network namespaces, for the end-to-end tests and the demo:
+ *
+ *   LAN namespace   bridge br0 192.168.50.254/24, where the Kubernetes-API test server listens
+ *   node namespace  eth0 192.168.50.(10+i)/24 on the LAN, pod CIDR 10.244.i.0/24,
+ *                   keepnet-vtepd (or a "stock flannel" data plane set up by hand), cni0
+ *   pod namespace   eth0 wired by the real CNI bridge plugin, IP from keepnet-ipam (or host-local)
+ *
+ * Each node has a "disk" directory (state dir, CNI data dir: survives a reboot) and a "run"
+ * directory (subnet.env: lost in a reboot, like /run). `reboot()` kills the node's processes
+ * and deletes and recreates its namespace, which wipes its kernel state as a reboot does.
+ * Nothing is created in the host's own network namespace.
+ *
+ * @module
+ */
+import { createNetns, type Netns } from "../tests/helpers/netns.ts";
+import { commandLine } from "../tests/helpers/programs.ts";
+import { ROOT } from "./programs.ts";
+import type { ControlRequest } from "./lab_apiserver.ts";
+
+export const LAN_GATEWAY = "192.168.50.254";
+export const CLUSTER_NETWORK = "10.244.0.0/16";
+export const API_PORT = 6443;
+const BRIDGE_PLUGIN = "/usr/lib/cni/bridge";
+const HOST_LOCAL_PLUGIN = "/usr/lib/cni/host-local";
+
+const decoder = new TextDecoder();
+
+async function run(argv: string[], options: { stdin?: string; env?: Record<string, string> } = {}) {
+  const [program, ...args] = argv;
+  const child = new Deno.Command(program!, {
+    args,
+    env: options.env,
+    stdin: options.stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (options.stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(options.stdin));
+    await writer.close();
+  }
+  const output = await child.output();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+async function check(
+  argv: string[],
+  options: { stdin?: string; env?: Record<string, string> } = {},
+) {
+  const result = await run(argv, options);
+  if (result.code !== 0) {
+    throw new Error(
+      `${argv.join(" ")} exited ${result.code}: ${result.stderr.trim()} ${result.stdout.trim()}`,
+    );
+  }
+  return result.stdout;
+}
+
+/** Polls `probe` until it returns a value other than undefined, or fails after `timeoutMs`. */
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`timed out waiting for ${what}${lastError ? `: ${lastError}` : ""}`);
+}
+
+/** "The cloud": the API test server process in the LAN namespace. */
+export class LabApi {
+  readonly url: string;
+  #process: Deno.ChildProcess;
+  #client: Deno.HttpClient;
+
+  private constructor(url: string, process: Deno.ChildProcess, socket: string) {
+    this.url = url;
+    this.#process = process;
+    this.#client = Deno.createHttpClient({ proxy: { transport: "unix", path: socket } });
+  }
+
+  static async start(lan: Netns, dir: string): Promise<LabApi> {
+    const socket = `${dir}/api.sock`;
+    const process = lan.spawn([
+      Deno.execPath(),
+      "run",
+      "--quiet",
+      "-A",
+      `${ROOT}/scripts/lab_apiserver.ts`,
+      "--hostname",
+      LAN_GATEWAY,
+      "--port",
+      String(API_PORT),
+      "--control",
+      socket,
+    ], { stdout: "null", stderr: "inherit", stdin: "null" });
+    const api = new LabApi(`http://${LAN_GATEWAY}:${API_PORT}`, process, socket);
+    await waitFor("the API test server", async () => {
+      await Deno.stat(socket);
+      await api.control({ op: "requests" });
+      return true;
+    });
+    return api;
+  }
+
+  async control<T = unknown>(request: ControlRequest): Promise<T> {
+    const response = await fetch("http://lab/control", {
+      method: "POST",
+      body: JSON.stringify(request),
+      client: this.#client,
+    });
+    const answer = await response.json() as { ok: boolean; result?: T; error?: string };
+    if (!answer.ok) throw new Error(`API control ${request.op}: ${answer.error}`);
+    return answer.result as T;
+  }
+
+  /** The node object as the cloud has it. */
+  node(name: string): Promise<Record<string, unknown> | null> {
+    return this.control({ op: "node", name });
+  }
+
+  async annotations(name: string): Promise<Record<string, string>> {
+    const node = await this.node(name) as
+      | { metadata?: { annotations?: Record<string, string> } }
+      | null;
+    return node?.metadata?.annotations ?? {};
+  }
+
+  async stop(): Promise<void> {
+    try {
+      this.#process.kill("SIGTERM");
+    } catch {
+      // already gone
+    }
+    await this.#process.status;
+    this.#client.close();
+  }
+}
+
+export interface Pod {
+  name: string;
+  namespace: string;
+  containerId: string;
+  netns: Netns;
+  ip: string;
+}
+
+export type NodeFlavour = "keepnet" | "stock-flannel";
+
+export class LabNode {
+  readonly name: string;
+  readonly index: number;
+  readonly flavour: NodeFlavour;
+  readonly ip: string;
+  readonly podCIDR: string;
+  /** Survives reboot: state dir, CNI data dir. */
+  readonly diskDir: string;
+  /** Lost in a reboot, like /run: subnet.env. */
+  readonly runDir: string;
+  readonly pods = new Map<string, Pod>();
+  netns!: Netns;
+  vtepd: Deno.ChildProcess | undefined;
+  #lab: Lab;
+  #sandboxCounter = 0;
+
+  constructor(lab: Lab, name: string, index: number, flavour: NodeFlavour) {
+    this.#lab = lab;
+    this.name = name;
+    this.index = index;
+    this.flavour = flavour;
+    this.ip = `192.168.50.${10 + index}`;
+    this.podCIDR = `10.244.${index}.0/24`;
+    this.diskDir = `${lab.dir}/${name}/disk`;
+    this.runDir = `${lab.dir}/${name}/run`;
+  }
+
+  get stateDir(): string {
+    return `${this.diskDir}/keepnet`;
+  }
+
+  get subnetFile(): string {
+    return `${this.runDir}/flannel/subnet.env`;
+  }
+
+  get logFile(): string {
+    return `${this.#lab.dir}/${this.name}/vtepd.log`;
+  }
+
+  /** Creates the node's namespace and plugs it into the LAN. */
+  async boot(): Promise<void> {
+    await Deno.mkdir(this.diskDir, { recursive: true });
+    await Deno.mkdir(this.runDir, { recursive: true });
+    this.netns = await createNetns(`kn-lab-${this.name}-`);
+    const lanPort = `v-${this.name}`.slice(0, 15);
+    await this.#lab.lan.check([
+      "ip",
+      "link",
+      "add",
+      lanPort,
+      "type",
+      "veth",
+      "peer",
+      "name",
+      "eth0",
+      "netns",
+      this.netns.name,
+    ]);
+    await this.#lab.lan.check(["ip", "link", "set", lanPort, "master", "br0", "up"]);
+    await this.netns.check(["ip", "addr", "add", `${this.ip}/24`, "dev", "eth0"]);
+    await this.netns.check(["ip", "link", "set", "eth0", "up"]);
+    await this.netns.check(["ip", "route", "add", "default", "via", LAN_GATEWAY]);
+  }
+
+  /**
+   * Starts keepnet-vtepd with the compiled binary's permissions: from source, or with
+   * `bundle: true` the bundle the build compiles.
+   */
+  startVtepd(extraArgs: string[] = [], options: { bundle?: boolean } = {}): Deno.ChildProcess {
+    const argv = commandLine("vtepd", {
+      source: !options.bundle,
+      netns: this.netns.name,
+      args: [
+        `--node-name=${this.name}`,
+        `--kube-api-url=${this.#lab.api.url}`,
+        `--net-config-path=${this.#lab.dir}/net-conf.json`,
+        `--subnet-file=${this.subnetFile}`,
+        `--state-dir=${this.stateDir}`,
+        "--iface=eth0",
+        "--log-level=debug",
+        ...extraArgs,
+      ],
+    });
+    const log = Deno.openSync(this.logFile, { create: true, append: true });
+    const [program, ...args] = argv;
+    this.vtepd = new Deno.Command(program!, {
+      args,
+      clearEnv: true,
+      env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", HOME: Deno.env.get("HOME") ?? "/root" },
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    // Copy stderr (the daemon's log) into the node's log file.
+    this.vtepd.stderr.pipeTo(log.writable).catch(() => {});
+    return this.vtepd;
+  }
+
+  async stopVtepd(signal: Deno.Signal = "SIGTERM"): Promise<Deno.CommandStatus | undefined> {
+    const process = this.vtepd;
+    if (!process) return undefined;
+    this.vtepd = undefined;
+    try {
+      process.kill(signal);
+    } catch {
+      // already exited
+    }
+    return await process.status;
+  }
+
+  /** The daemon's log so far. */
+  async log(): Promise<string> {
+    return await Deno.readTextFile(this.logFile).catch(() => "");
+  }
+
+  /** The MAC of flannel.1 in this node's kernel, or undefined. */
+  async vtepMAC(): Promise<string | undefined> {
+    const result = await this.netns.run(["ip", "-j", "link", "show", "flannel.1"]);
+    if (result.code !== 0) return undefined;
+    return (JSON.parse(result.stdout) as Array<{ address: string }>)[0]?.address;
+  }
+
+  #cniConfig(): string {
+    const ipam = this.flavour === "keepnet"
+      ? { type: "keepnet-ipam", dataDir: `${this.diskDir}/cni-networks` }
+      : { type: "host-local", dataDir: `${this.diskDir}/cni-networks` };
+    return JSON.stringify({
+      cniVersion: "1.0.0",
+      name: "lab",
+      type: "bridge",
+      bridge: "cni0",
+      isGateway: true,
+      ipMasq: false,
+      mtu: 1450,
+      ipam: { ...ipam, ranges: [[{ subnet: this.podCIDR }]], routes: [{ dst: CLUSTER_NETWORK }] },
+    });
+  }
+
+  #cniEnv(
+    command: string,
+    pod: { name: string; namespace: string; containerId: string; netns: Netns },
+  ) {
+    return {
+      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+      CNI_COMMAND: command,
+      CNI_CONTAINERID: pod.containerId,
+      CNI_NETNS: `/var/run/netns/${pod.netns.name}`,
+      CNI_IFNAME: "eth0",
+      CNI_PATH: this.#lab.cniBin,
+      CNI_ARGS:
+        `IgnoreUnknown=1;K8S_POD_NAMESPACE=${pod.namespace};K8S_POD_NAME=${pod.name};K8S_POD_INFRA_CONTAINER_ID=${pod.containerId}`,
+    };
+  }
+
+  /** Creates a pod sandbox (a new container ID each time) and wires it with the bridge plugin. */
+  async addPod(name: string, namespace = "default"): Promise<Pod> {
+    const netns = await createNetns(`kn-lab-${this.name}-pod-`);
+    const containerId = `${this.name}-${name}-${++this.#sandboxCounter}-${
+      crypto.randomUUID().slice(0, 8)
+    }`;
+    const sandbox = { name, namespace, containerId, netns };
+    try {
+      const stdout = await check(this.netns.command([BRIDGE_PLUGIN]), {
+        stdin: this.#cniConfig(),
+        env: this.#cniEnv("ADD", sandbox),
+      });
+      const result = JSON.parse(stdout) as { ips: Array<{ address: string }> };
+      const pod = { ...sandbox, ip: result.ips[0]!.address.split("/")[0]! };
+      this.pods.set(name, pod);
+      return pod;
+    } catch (error) {
+      await netns.delete();
+      throw error;
+    }
+  }
+
+  /** Deletes a pod sandbox through the bridge plugin (CNI DEL), then its namespace. */
+  async deletePod(name: string): Promise<void> {
+    const pod = this.pods.get(name);
+    if (!pod) return;
+    this.pods.delete(name);
+    await check(this.netns.command([BRIDGE_PLUGIN]), {
+      stdin: this.#cniConfig(),
+      env: this.#cniEnv("DEL", pod),
+    });
+    await pod.netns.delete();
+  }
+
+  /** One ICMP echo from `pod` to `ip`; true when answered. */
+  async ping(pod: Pod, ip: string): Promise<boolean> {
+    const result = await pod.netns.run(["ping", "-c", "1", "-W", "2", ip]);
+    return result.code === 0;
+  }
+
+  /**
+   * A reboot: the daemon dies (SIGKILL), every pod's sandbox is gone without a CNI DEL, the
+   * kernel state goes with the namespace, and the run directory is emptied. The disk stays.
+   */
+  async reboot(): Promise<void> {
+    await this.stopVtepd("SIGKILL");
+    for (const pod of this.pods.values()) await pod.netns.delete();
+    this.pods.clear();
+    await this.netns.delete();
+    await Deno.remove(this.runDir, { recursive: true }).catch(() => {});
+    await this.boot();
+  }
+
+  async dispose(): Promise<void> {
+    await this.stopVtepd("SIGKILL");
+    for (const pod of this.pods.values()) await pod.netns.delete().catch(() => {});
+    this.pods.clear();
+    await this.netns?.delete().catch(() => {});
+  }
+}
+
+export interface NodeSpec {
+  name: string;
+  flavour?: NodeFlavour;
+}
+
+export class Lab implements AsyncDisposable {
+  readonly dir: string;
+  readonly cniBin: string;
+  readonly nodes = new Map<string, LabNode>();
+  lan!: Netns;
+  api!: LabApi;
+
+  private constructor(dir: string) {
+    this.dir = dir;
+    this.cniBin = `${dir}/cni-bin`;
+  }
+
+  static async create(
+    specs: NodeSpec[],
+    netConf = { Network: CLUSTER_NETWORK, Backend: { Type: "vxlan" } },
+  ): Promise<Lab> {
+    const lab = new Lab(await Deno.makeTempDir({ prefix: "keepnet-lab-" }));
+    try {
+      await lab.#setUp(specs, netConf);
+    } catch (error) {
+      await lab.dispose();
+      throw error;
+    }
+    return lab;
+  }
+
+  async #setUp(specs: NodeSpec[], netConf: unknown): Promise<void> {
+    await Deno.writeTextFile(`${this.dir}/net-conf.json`, JSON.stringify(netConf));
+    await Deno.mkdir(this.cniBin);
+    // keepnet-ipam as the bundle the build compiles, with the compiled binary's permissions.
+    await Deno.writeTextFile(
+      `${this.cniBin}/keepnet-ipam`,
+      `#!/bin/sh\nexec ${commandLine("ipam").map((arg) => `'${arg}'`).join(" ")} "$@"\n`,
+      { mode: 0o755 },
+    );
+    await Deno.symlink(HOST_LOCAL_PLUGIN, `${this.cniBin}/host-local`);
+    this.lan = await createNetns("kn-lab-lan-");
+    await this.lan.check(["ip", "link", "add", "br0", "type", "bridge"]);
+    await this.lan.check(["ip", "addr", "add", `${LAN_GATEWAY}/24`, "dev", "br0"]);
+    await this.lan.check(["ip", "link", "set", "br0", "up"]);
+    this.api = await LabApi.start(this.lan, this.dir);
+    for (const [i, spec] of specs.entries()) {
+      const node = new LabNode(this, spec.name, i + 1, spec.flavour ?? "keepnet");
+      this.nodes.set(spec.name, node);
+      await node.boot();
+      await this.api.control({
+        op: "createNode",
+        node: {
+          apiVersion: "v1",
+          kind: "Node",
+          metadata: { name: spec.name, labels: { "kubernetes.io/hostname": spec.name } },
+          spec: { podCIDR: node.podCIDR, podCIDRs: [node.podCIDR] },
+          status: { addresses: [{ type: "InternalIP", address: node.ip }] },
+        },
+      });
+    }
+  }
+
+  node(name: string): LabNode {
+    const node = this.nodes.get(name);
+    if (!node) throw new Error(`no lab node ${name}`);
+    return node;
+  }
+
+  async dispose(): Promise<void> {
+    for (const node of this.nodes.values()) await node.dispose();
+    await this.api?.stop().catch(() => {});
+    await this.lan?.delete().catch(() => {});
+    await Deno.remove(this.dir, { recursive: true }).catch(() => {});
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.dispose();
+  }
+}
+
+/** Sets up a stock flanneld-like node by hand: its annotations in the API, its VTEP and peers. */
+export async function programStockFlannelNode(lab: Lab, node: LabNode, mac: string): Promise<void> {
+  const vtep = node.podCIDR.replace(/\/\d+$/, "");
+  await node.netns.check([
+    "ip",
+    "link",
+    "add",
+    "flannel.1",
+    "address",
+    mac,
+    "mtu",
+    "1450",
+    "type",
+    "vxlan",
+    "id",
+    "1",
+    "dev",
+    "eth0",
+    "local",
+    node.ip,
+    "dstport",
+    "8472",
+    "nolearning",
+  ]);
+  await node.netns.check(["ip", "addr", "add", `${vtep}/32`, "dev", "flannel.1"]);
+  await node.netns.check(["ip", "link", "set", "flannel.1", "up"]);
+  await node.netns.check(["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
+  await lab.api.control({
+    op: "mergeNode",
+    name: node.name,
+    patch: {
+      metadata: {
+        annotations: {
+          "flannel.alpha.coreos.com/backend-type": "vxlan",
+          "flannel.alpha.coreos.com/backend-data": JSON.stringify({ VNI: 1, VtepMAC: mac }),
+          "flannel.alpha.coreos.com/kube-subnet-manager": "true",
+          "flannel.alpha.coreos.com/public-ip": node.ip,
+        },
+      },
+    },
+  });
+}
+
+/** What stock flanneld on `node` does when it sees `peer`'s annotations: neighbour, FDB, route. */
+export async function addStockFlannelPeer(
+  node: LabNode,
+  peer: LabNode,
+  peerMac: string,
+): Promise<void> {
+  const vtep = peer.podCIDR.replace(/\/\d+$/, "");
+  await node.netns.check([
+    "ip",
+    "neigh",
+    "replace",
+    vtep,
+    "lladdr",
+    peerMac,
+    "dev",
+    "flannel.1",
+    "nud",
+    "permanent",
+  ]);
+  await node.netns.check([
+    "bridge",
+    "fdb",
+    "replace",
+    peerMac,
+    "dev",
+    "flannel.1",
+    "dst",
+    peer.ip,
+    "self",
+    "permanent",
+  ]);
+  await node.netns.check([
+    "ip",
+    "route",
+    "replace",
+    peer.podCIDR,
+    "via",
+    vtep,
+    "dev",
+    "flannel.1",
+    "onlink",
+  ]);
+}
