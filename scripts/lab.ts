@@ -188,6 +188,10 @@ export class LabNode {
     this.runDir = `${lab.dir}/${name}/run`;
   }
 
+  get #lanPort(): string {
+    return `v-${this.name}`.slice(0, 15);
+  }
+
   get stateDir(): string {
     return `${this.diskDir}/keepnet`;
   }
@@ -205,7 +209,7 @@ export class LabNode {
     await Deno.mkdir(this.diskDir, { recursive: true });
     await Deno.mkdir(this.runDir, { recursive: true });
     this.netns = await createNetns(`kn-lab-${this.name}-`);
-    const lanPort = `v-${this.name}`.slice(0, 15);
+    const lanPort = this.#lanPort;
     await this.#lab.lan.check([
       "ip",
       "link",
@@ -254,8 +258,15 @@ export class LabNode {
       stdout: "null",
       stderr: "piped",
     }).spawn();
-    // Copy stderr (the daemon's log) into the node's log file.
-    this.vtepd.stderr.pipeTo(log.writable).catch(() => {});
+    // Copy stderr (the daemon's log) into the node's log file as it comes (pipeTo buffers).
+    const stderr = this.vtepd.stderr;
+    (async () => {
+      try {
+        for await (const chunk of stderr) await log.write(chunk);
+      } finally {
+        log.close();
+      }
+    })().catch(() => {});
     return this.vtepd;
   }
 
@@ -349,6 +360,18 @@ export class LabNode {
     await pod.netns.delete();
   }
 
+  /**
+   * Cuts the node off from the API server (a prohibit route to its address) while the LAN, and
+   * so the overlay to the other nodes, keeps working: the edge node without its cloud link.
+   */
+  async cutApi(): Promise<void> {
+    await this.netns.check(["ip", "route", "replace", "prohibit", `${LAN_GATEWAY}/32`]);
+  }
+
+  async restoreApi(): Promise<void> {
+    await this.netns.check(["ip", "route", "del", "prohibit", `${LAN_GATEWAY}/32`]);
+  }
+
   /** One ICMP echo from `pod` to `ip`; true when answered. */
   async ping(pod: Pod, ip: string): Promise<boolean> {
     const result = await pod.netns.run(["ping", "-c", "1", "-W", "2", ip]);
@@ -363,6 +386,9 @@ export class LabNode {
     await this.stopVtepd("SIGKILL");
     for (const pod of this.pods.values()) await pod.netns.delete();
     this.pods.clear();
+    // Namespace teardown is asynchronous in the kernel: remove the LAN port (and with it the
+    // node's end) now, so the next boot can plug in again at once.
+    await this.#lab.lan.run(["ip", "link", "del", this.#lanPort]);
     await this.netns.delete();
     await Deno.remove(this.runDir, { recursive: true }).catch(() => {});
     await this.boot();

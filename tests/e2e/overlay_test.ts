@@ -5,52 +5,14 @@
  * (host-local on the stock node). Every pod must reach every pod on the other nodes.
  */
 import assert from "node:assert/strict";
-import {
-  addStockFlannelPeer,
-  Lab,
-  type LabNode,
-  type Pod,
-  programStockFlannelNode,
-  waitFor,
-} from "../../scripts/lab.ts";
+import { advertisedMAC, E2E, pingAcross, waitForPeers } from "./helpers.ts";
+import { addStockFlannelPeer, Lab, type Pod, programStockFlannelNode } from "../../scripts/lab.ts";
 
 const STOCK_MAC = "0e:5f:00:00:00:03";
 
-/** Waits until `node`'s daemon has programmed every other node as a peer. */
-export async function waitForPeers(node: LabNode, peers: LabNode[]): Promise<void> {
-  await waitFor(`${node.name} to program its peers`, async () => {
-    const routes = await node.netns.check(["ip", "-4", "route", "show", "dev", "flannel.1"]);
-    return peers.every((peer) => routes.includes(`${peer.podCIDR} via`)) ? true : undefined;
-  });
-}
-
-/** The VtepMAC a node advertises in its backend-data annotation. */
-export async function advertisedMAC(lab: Lab, node: LabNode): Promise<string | undefined> {
-  const data = (await lab.api.annotations(node.name))["flannel.alpha.coreos.com/backend-data"];
-  return data ? (JSON.parse(data) as { VtepMAC: string }).VtepMAC : undefined;
-}
-
-async function pingAcross(nodes: LabNode[]): Promise<string[]> {
-  const failures: string[] = [];
-  for (const from of nodes) {
-    for (const pod of from.pods.values()) {
-      for (const to of nodes) {
-        if (to === from) continue;
-        for (const target of to.pods.values()) {
-          if (!await from.ping(pod, target.ip)) {
-            failures.push(`${pod.name}@${from.name} → ${target.name}@${to.name} (${target.ip})`);
-          }
-        }
-      }
-    }
-  }
-  return failures;
-}
-
 Deno.test({
   name: "overlay: keepnet nodes and a stock flannel node reach each other's pods",
-  sanitizeOps: false,
-  sanitizeResources: false,
+  ...E2E,
   async fn() {
     await using lab = await Lab.create([
       { name: "edge-1" },

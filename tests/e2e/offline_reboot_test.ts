@@ -1,0 +1,71 @@
+/**
+ * What edge users judge keepnet by: a node reboots while cut off from the API server. Its
+ * daemon starts from local state (MAC, lease, peers), subnet.env is back before any pod starts,
+ * the pods come back with the IPs they had, and they reach pods on the other nodes — which never
+ * heard about the reboot. When the API comes back, nothing is torn down.
+ */
+import assert from "node:assert/strict";
+import { Lab, waitFor } from "../../scripts/lab.ts";
+import { advertisedMAC, E2E, neighbourMAC, pingAcross, waitForPeers } from "./helpers.ts";
+
+Deno.test({
+  name: "offline reboot: same MAC, same pod IPs, cross-node traffic works without the API",
+  ...E2E,
+  async fn() {
+    await using lab = await Lab.create([{ name: "edge-1" }, { name: "edge-2" }, {
+      name: "edge-3",
+    }]);
+    const nodes = ["edge-1", "edge-2", "edge-3"].map((name) => lab.node(name));
+    const [edge1, edge2, edge3] = nodes as [typeof nodes[0], typeof nodes[0], typeof nodes[0]];
+    for (const node of nodes) node.startVtepd();
+    for (const node of nodes) await waitForPeers(node, nodes.filter((other) => other !== node));
+    for (const node of nodes) {
+      await node.addPod("web-0");
+      await node.addPod("db-0", "storage");
+    }
+    assert.deepEqual(await pingAcross(nodes), []);
+    const mac = await waitFor("edge-1's annotation", () => advertisedMAC(lab, edge1));
+    const ipsBefore = Object.fromEntries([...edge1.pods].map(([name, pod]) => [name, pod.ip]));
+    // Let the daemon save the peer table it got from the complete node list.
+    await waitFor("the saved peer table", async () => {
+      const state = await Deno.readTextFile(`${edge1.stateDir}/vtepd-state.json`).catch(() => "");
+      return state.includes('"edge-3"') ? true : undefined;
+    });
+
+    // The cloud link goes down, then the node reboots: kernel state, pods and /run are gone.
+    await edge1.reboot();
+    await edge1.cutApi();
+    edge1.startVtepd();
+    await waitFor("subnet.env from local state", async () => {
+      const text = await Deno.readTextFile(edge1.subnetFile).catch(() => "");
+      return text.includes("FLANNEL_SUBNET=10.244.1.1/24") ? true : undefined;
+    });
+    assert.equal(await edge1.vtepMAC(), mac);
+    await waitForPeers(edge1, [edge2, edge3]);
+    assert.match(await edge1.log(), /lease restored from local state/);
+    assert.match(await edge1.log(), /peers restored from local state/);
+    const offline = (await edge1.log()).split("lease restored from local state")[1]!;
+    assert.match(offline, /listing nodes failed; will retry/, "the API really was out of reach");
+
+    // kubelet recreates the pods: new sandboxes, same namespace/name, the same IPs.
+    await edge1.addPod("web-0");
+    await edge1.addPod("db-0", "storage");
+    const ipsAfter = Object.fromEntries([...edge1.pods].map(([name, pod]) => [name, pod.ip]));
+    assert.deepEqual(ipsAfter, ipsBefore);
+    assert.equal(await neighbourMAC(edge2, edge1), mac, "edge-2 still sends to the right MAC");
+    assert.deepEqual(await pingAcross(nodes), []);
+
+    // The cloud comes back: the daemon syncs, and the data plane stays as it is.
+    await edge1.restoreApi();
+    await waitFor(
+      "edge-1 reconnected",
+      async () =>
+        /API reachable/.test((await edge1.log()).split("lease restored")[1] ?? "")
+          ? true
+          : undefined,
+    );
+    await waitForPeers(edge1, [edge2, edge3]);
+    assert.equal(await advertisedMAC(lab, edge1), mac);
+    assert.deepEqual(await pingAcross(nodes), []);
+  },
+});
