@@ -21,6 +21,8 @@ import { permissionFlags, PROGRAMS, ROOT } from "./programs.ts";
 
 const HOST_LOCAL = "/usr/lib/cni/host-local";
 const GNU_TIME = "/usr/bin/time";
+/** Cycles run under GNU time for peak memory. */
+const MEMORY_CYCLES = 10;
 
 interface Sample {
   ms: number;
@@ -35,10 +37,17 @@ interface Invocation {
 
 const decoder = new TextDecoder();
 
-/** Runs one process under GNU time; returns wall time and its peak RSS. */
-async function measure(invocation: Invocation): Promise<Sample & { stdout: string }> {
-  const child = new Deno.Command(GNU_TIME, {
-    args: ["-f", "%M", ...invocation.argv],
+/**
+ * Runs one process and returns its wall time, or with `memory` its peak RSS as GNU time reports
+ * it (the wrapper's own start-up then inflates the time, so the two are measured in separate runs).
+ */
+async function measure(
+  invocation: Invocation,
+  memory: boolean,
+): Promise<Sample & { stdout: string }> {
+  const argv = memory ? [GNU_TIME, "-f", "%M", ...invocation.argv] : invocation.argv;
+  const child = new Deno.Command(argv[0]!, {
+    args: argv.slice(1),
     env: invocation.env,
     clearEnv: true,
     stdin: "piped",
@@ -57,7 +66,7 @@ async function measure(invocation: Invocation): Promise<Sample & { stdout: strin
   if (!output.success) {
     throw new Error(`${invocation.argv.join(" ")} failed: ${stdout}\n${stderr.join("\n")}`);
   }
-  return { ms, maxRssKiB: Number(stderr.at(-1)), stdout };
+  return { ms, maxRssKiB: memory ? Number(stderr.at(-1)) : 0, stdout };
 }
 
 function median(values: number[]): number {
@@ -75,8 +84,22 @@ function networkConfig(dataDir: string, name: string, subnet: string): string {
   });
 }
 
+/**
+ * Where Deno keeps its V8 code cache. A compiled binary keeps its own next to itself (in
+ * $TMPDIR), so `deno run` of the bundle gets one too, or every run would compile from scratch.
+ */
+function denoEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of ["HOME", "DENO_DIR"]) {
+    const value = Deno.env.get(name);
+    if (value !== undefined) env[name] = value;
+  }
+  return env;
+}
+
 function cniEnv(command: string, containerId: string, podName?: string): Record<string, string> {
   const env: Record<string, string> = {
+    ...denoEnv(),
     CNI_COMMAND: command,
     CNI_CONTAINERID: containerId,
     CNI_NETNS: "/var/run/netns/bench",
@@ -100,22 +123,46 @@ const denoRun = (script: string) => [
   script,
 ];
 
-async function cycles(
-  label: string,
-  count: number,
-  pair: (i: number) => [Invocation, Invocation],
-): Promise<{ label: string; cycleMs: number; maxRssKiB: number }> {
-  const times: number[] = [];
-  const peaks: number[] = [];
+interface Contender {
+  label: string;
+  /** The ADD and DEL (or the two runs) of cycle `i`. */
+  pair: (i: number) => [Invocation, Invocation];
+}
+
+interface Row {
+  label: string;
+  cycleMs: number;
+  maxRssKiB: number;
+}
+
+/**
+ * Runs `count` cycles of every contender, interleaved (cycle i of each, then cycle i + 1), so
+ * that drift in the machine's speed hits them all alike; then peak memory in separate cycles.
+ */
+async function cycles(contenders: Contender[], count: number): Promise<Row[]> {
+  const times = contenders.map(() => [] as number[]);
+  const peaks = contenders.map(() => [] as number[]);
   for (let i = 0; i < count + 3; i++) {
-    const [first, second] = pair(i);
-    const a = await measure(first);
-    const b = await measure(second);
-    if (i < 3) continue; // warm-up: page cache and V8 code cache
-    times.push(a.ms + b.ms);
-    peaks.push(Math.max(a.maxRssKiB, b.maxRssKiB));
+    for (const [k, contender] of contenders.entries()) {
+      const [first, second] = contender.pair(i);
+      const a = await measure(first, false);
+      const b = await measure(second, false);
+      if (i >= 3) times[k]!.push(a.ms + b.ms); // 3 warm-up cycles: page cache, V8 code cache
+    }
   }
-  return { label, cycleMs: median(times), maxRssKiB: median(peaks) };
+  for (let i = count + 3; i < count + 3 + MEMORY_CYCLES; i++) {
+    for (const [k, contender] of contenders.entries()) {
+      const [first, second] = contender.pair(i);
+      const a = await measure(first, true);
+      const b = await measure(second, true);
+      peaks[k]!.push(Math.max(a.maxRssKiB, b.maxRssKiB));
+    }
+  }
+  return contenders.map((contender, k) => ({
+    label: contender.label,
+    cycleMs: median(times[k]!),
+    maxRssKiB: median(peaks[k]!),
+  }));
 }
 
 /** Sums the RSS of the given live processes (KiB); processes already gone count 0. */
@@ -212,30 +259,42 @@ if (import.meta.main) {
   const empty = `${dataDir}/empty.js`;
   await Deno.writeTextFile(empty, "");
   try {
-    const rows = [];
-    rows.push(
-      await cycles("empty Deno script, 2 runs (floor)", count, () => {
-        const run = { argv: denoRun(empty), env: {}, stdin: "" };
-        return [run, run];
-      }),
-    );
-    const config = networkConfig(dataDir, "cycle", "10.98.0.0/16");
-    rows.push(
-      await cycles("keepnet-ipam ADD+DEL (bundle)", count, (i) => [
-        { argv: denoRun(bundle), env: cniEnv("ADD", `c${i}`, `pod-${i}`), stdin: config },
-        { argv: denoRun(bundle), env: cniEnv("DEL", `c${i}`, `pod-${i}`), stdin: config },
-      ]),
-    );
-    const hostLocalInstalled = await Deno.stat(HOST_LOCAL).then(() => true, () => false);
-    if (hostLocalInstalled) {
+    const newPods = networkConfig(dataDir, "new-pods", "10.98.0.0/16");
+    const restarts = networkConfig(dataDir, "restarts", "10.96.0.0/16");
+    const contenders: Contender[] = [
+      {
+        label: "empty Deno script, 2 runs (floor)",
+        pair: () => {
+          const run = { argv: denoRun(empty), env: denoEnv(), stdin: "" };
+          return [run, run];
+        },
+      },
+      {
+        label: "keepnet-ipam ADD+DEL of a new pod (bundle)",
+        pair: (i) => [
+          { argv: denoRun(bundle), env: cniEnv("ADD", `c${i}`, `pod-${i}`), stdin: newPods },
+          { argv: denoRun(bundle), env: cniEnv("DEL", `c${i}`, `pod-${i}`), stdin: newPods },
+        ],
+      },
+      {
+        label: "keepnet-ipam ADD+DEL of a restarted pod, same IP back (bundle)",
+        pair: (i) => [
+          { argv: denoRun(bundle), env: cniEnv("ADD", `r${i}`, "web-0"), stdin: restarts },
+          { argv: denoRun(bundle), env: cniEnv("DEL", `r${i}`, "web-0"), stdin: restarts },
+        ],
+      },
+    ];
+    if (await Deno.stat(HOST_LOCAL).then(() => true, () => false)) {
       const hostLocalConfig = networkConfig(dataDir, "cycle-hl", "10.97.0.0/16");
-      rows.push(
-        await cycles("Debian host-local ADD+DEL", count, (i) => [
+      contenders.push({
+        label: "Debian host-local ADD+DEL",
+        pair: (i) => [
           { argv: [HOST_LOCAL], env: cniEnv("ADD", `h${i}`), stdin: hostLocalConfig },
           { argv: [HOST_LOCAL], env: cniEnv("DEL", `h${i}`), stdin: hostLocalConfig },
-        ]),
-      );
+        ],
+      });
     }
+    const rows = await cycles(contenders, count);
     const floor = rows[0]!;
     const mib = (kib: number) => (kib / 1024).toFixed(1);
     console.log(`keepnet-ipam benchmark, ${count} cycles each, Deno ${Deno.version.deno}`);

@@ -3,6 +3,9 @@
  * absent (or, when replaced, the complete old version). Data goes to a temporary file in the same
  * directory, is fsync'ed, and only then gets its final name by rename(2) or link(2).
  *
+ * The calls are synchronous: the files are small, and keepnet-ipam, a one-shot process on every
+ * pod's start-up path, would otherwise start Deno's blocking thread pool just to write them.
+ *
  * @module
  */
 
@@ -29,67 +32,126 @@ function tempPathFor(path: string): string {
   return `${dirname(path)}/${TEMP_PREFIX}${Deno.pid}-${random}`;
 }
 
-async function writeTemp(path: string, data: string | Uint8Array, mode: number): Promise<string> {
+/** Writes `data` to a new temporary file next to `path`; fsyncs it unless `sync` is false. */
+function writeTemp(path: string, data: string | Uint8Array, mode: number, sync = true): string {
   const temp = tempPathFor(path);
-  const file = await Deno.open(temp, { write: true, createNew: true, mode });
+  const file = Deno.openSync(temp, { write: true, createNew: true, mode });
   try {
     const bytes = typeof data === "string" ? encoder.encode(data) : data;
     let written = 0;
-    while (written < bytes.length) written += await file.write(bytes.subarray(written));
-    await file.syncData();
+    while (written < bytes.length) written += file.writeSync(bytes.subarray(written));
+    if (sync) file.syncDataSync();
   } catch (error) {
     file.close();
-    await Deno.remove(temp).catch(() => {});
+    removeQuietly(temp);
     throw error;
   }
   file.close();
   return temp;
 }
 
-/** fsync a directory, making renames and links inside it durable. */
-export async function syncDirectory(dir: string): Promise<void> {
-  const handle = await Deno.open(dir, { read: true });
+function removeQuietly(path: string): void {
   try {
-    await handle.sync();
+    Deno.removeSync(path);
+  } catch {
+    // A leftover temporary file is removed later by whoever owns the directory.
+  }
+}
+
+/** fsync a directory, making renames and links inside it durable. */
+export function syncDirectory(dir: string): void {
+  const handle = Deno.openSync(dir, { read: true });
+  try {
+    handle.syncSync();
   } finally {
     handle.close();
   }
 }
 
 /** Writes `data` to `path`, replacing any existing file atomically. */
-export async function writeFileAtomic(
+export function writeFileAtomic(
   path: string,
   data: string | Uint8Array,
   options: AtomicWriteOptions = {},
-): Promise<void> {
-  const temp = await writeTemp(path, data, options.mode ?? 0o644);
+): void {
+  const temp = writeTemp(path, data, options.mode ?? 0o644);
   try {
-    await Deno.rename(temp, path);
+    Deno.renameSync(temp, path);
   } catch (error) {
-    await Deno.remove(temp).catch(() => {});
+    removeQuietly(temp);
     throw error;
   }
-  if (options.syncDirectory ?? true) await syncDirectory(dirname(path));
+  if (options.syncDirectory ?? true) syncDirectory(dirname(path));
 }
 
 /**
  * Creates `path` with `data` only if no file of that name exists, atomically: the name appears
  * with its full content or not at all. Returns false when the name was already taken.
  */
-export async function createFileExclusive(
+export function createFileExclusive(
   path: string,
   data: string | Uint8Array,
   options: AtomicWriteOptions = {},
-): Promise<boolean> {
-  const temp = await writeTemp(path, data, options.mode ?? 0o644);
+): boolean {
+  const temp = writeTemp(path, data, options.mode ?? 0o644);
   try {
-    await Deno.link(temp, path);
+    Deno.linkSync(temp, path);
   } catch (error) {
     if (error instanceof Deno.errors.AlreadyExists) return false;
     throw error;
   } finally {
-    await Deno.remove(temp).catch(() => {});
+    removeQuietly(temp);
   }
-  if (options.syncDirectory ?? true) await syncDirectory(dirname(path));
+  if (options.syncDirectory ?? true) syncDirectory(dirname(path));
   return true;
+}
+
+/**
+ * Several replacements made durable together: each `stage` writes a temporary file; `commit`
+ * fsyncs them, then renames each over its target. Until `commit` the targets are untouched, so
+ * a crash leaves the old versions; afterwards the new ones (fsync the directory to make the
+ * names durable too). Staging lets a command write a file more than once (a change and its
+ * undo) and pay for one fsync.
+ */
+export class StagedWrites {
+  #temps = new Map<string, string>();
+
+  /** Stages `data` as the next content of `path` (replacing an earlier stage of it). */
+  stage(path: string, data: string | Uint8Array, mode = 0o644): void {
+    this.unstage(path);
+    this.#temps.set(path, writeTemp(path, data, mode, false));
+  }
+
+  /** Drops the staged content of `path`; true when there was one. */
+  unstage(path: string): boolean {
+    const temp = this.#temps.get(path);
+    if (temp === undefined) return false;
+    this.#temps.delete(path);
+    removeQuietly(temp);
+    return true;
+  }
+
+  get size(): number {
+    return this.#temps.size;
+  }
+
+  /** fsyncs every staged file, then renames each over its target. */
+  commit(): void {
+    const staged = [...this.#temps];
+    this.#temps.clear();
+    try {
+      for (const [, temp] of staged) {
+        const file = Deno.openSync(temp, { read: true });
+        try {
+          file.syncDataSync();
+        } finally {
+          file.close();
+        }
+      }
+      for (const [path, temp] of staged) Deno.renameSync(temp, path);
+    } catch (error) {
+      for (const [, temp] of staged) removeQuietly(temp);
+      throw error;
+    }
+  }
 }

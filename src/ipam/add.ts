@@ -50,10 +50,16 @@ type Change =
   | { kind: "created"; name: string }
   | { kind: "replaced"; name: string; previous: string };
 
-async function undo(store: NetworkStore, changes: Change[]): Promise<void> {
+function undo(store: NetworkStore, changes: Change[]): void {
   for (const change of [...changes].reverse()) {
     if (change.kind === "created") store.remove(change.name);
-    else await store.write(change.name, change.previous).catch(() => {});
+    else {
+      try {
+        store.write(change.name, change.previous);
+      } catch {
+        // Undo is best effort; the error that caused it is reported.
+      }
+    }
   }
 }
 
@@ -83,12 +89,12 @@ function unmatchedRequestsError(pending: Map<string, IP>): Error {
 }
 
 /** host-local's ADD, quirks included (its rollback releases everything of the attachment). */
-async function addAsHostLocal(
+function addAsHostLocal(
   store: NetworkStore,
   conf: IPAMConfig,
   attachment: Attachment,
   log: (line: string) => void,
-): Promise<IPConfig[]> {
+): IPConfig[] {
   const pending = pendingRequests(conf.requestedIPs);
   const configs: IPConfig[] = [];
   const releaseAll = () => {
@@ -98,11 +104,11 @@ async function addAsHostLocal(
     const requested = takeRequest(pending, set);
     try {
       if (requested) {
-        configs.push(await reserveRequested(store, set, index, attachment, requested));
+        configs.push(reserveRequested(store, set, index, attachment, requested));
         continue;
       }
       rejectDuplicate(store, set, attachment);
-      const config = await reserveNext(store, set, index, attachment, { log });
+      const config = reserveNext(store, set, index, attachment, { log });
       if (!config) throw exhaustedError(set);
       configs.push(config);
     } catch (error) {
@@ -128,13 +134,13 @@ function byPreference(a: Binding, b: Binding): number {
  * range's gateway, and either free or held by the sandbox the binding names (a new sandbox
  * started before the old one's DEL: the reservation moves to the new sandbox).
  */
-async function reuseBinding(
+function reuseBinding(
   store: NetworkStore,
   set: RangeSet,
   own: readonly Binding[],
   attachment: Attachment,
   changes: Change[],
-): Promise<IPConfig | undefined> {
+): IPConfig | undefined {
   const content = reservationContent(attachment.containerID, attachment.ifName);
   const candidates = own.filter((b) => rangeSetContains(set, b.ip)).sort(byPreference);
   for (const binding of candidates) {
@@ -142,7 +148,7 @@ async function reuseBinding(
     if (ipEquals(binding.ip, range.gateway)) continue;
     const name = formatIP(binding.ip);
     if (!store.get(name)) {
-      if (await store.create(name, content)) {
+      if (store.create(name, content)) {
         changes.push({ kind: "created", name });
         return ipConfigFor(binding.ip, range);
       }
@@ -157,7 +163,7 @@ async function reuseBinding(
       holder === reservationContent(record.containerID, record.ifname) ||
       holder === previousSandbox;
     if (!heldByPreviousSandbox || previousSandbox === goTrimSpace(attachment.containerID)) continue;
-    await store.write(name, content);
+    store.write(name, content);
     changes.push({ kind: "replaced", name, previous: held });
     return ipConfigFor(binding.ip, range);
   }
@@ -165,19 +171,19 @@ async function reuseBinding(
 }
 
 /** When every unbound IP is taken: the free IP of the longest-released other binding. */
-async function takeOldestReleased(
+function takeOldestReleased(
   store: NetworkStore,
   set: RangeSet,
   rangeID: number,
   others: readonly Binding[],
   attachment: Attachment,
-): Promise<IPConfig | undefined> {
+): IPConfig | undefined {
   const candidates = others.filter((binding) => {
     const range = findRange(set, binding.ip);
     return range && !ipEquals(binding.ip, range.gateway) && !isReserved(store, binding);
   }).sort((a, b) => releasedAtMs(a, false)! - releasedAtMs(b, false)!);
   for (const binding of candidates) {
-    if (await store.reserve(binding.ip, attachment.containerID, attachment.ifName, rangeID)) {
+    if (store.reserve(binding.ip, attachment.containerID, attachment.ifName, rangeID)) {
       return ipConfigFor(binding.ip, findRange(set, binding.ip)!);
     }
   }
@@ -207,31 +213,31 @@ async function addForPod(
     try {
       let config: IPConfig | undefined;
       if (requested) {
-        config = await reserveRequested(store, set, index, attachment, requested);
+        config = reserveRequested(store, set, index, attachment, requested);
         changes.push({ kind: "created", name: formatIP(requested) });
       } else {
         rejectDuplicate(store, set, attachment);
-        config = await reuseBinding(store, set, own, attachment, changes);
+        config = reuseBinding(store, set, own, attachment, changes);
         if (!config) {
-          config = await reserveNext(store, set, index, attachment, {
+          config = reserveNext(store, set, index, attachment, {
             avoid: (ip) => boundToOthers.has(formatIP(ip)),
             log,
-          }) ?? await takeOldestReleased(store, set, index, others, attachment);
+          }) ?? takeOldestReleased(store, set, index, others, attachment);
           if (!config) throw exhaustedError(set);
           changes.push({ kind: "created", name: formatIP(config.ip) });
         }
       }
       configs.push(config);
     } catch (error) {
-      await undo(store, changes);
+      undo(store, changes);
       throw new Error(`failed to allocate for range ${index}: ${(error as Error).message}`);
     }
   }
   if (pending.size > 0) {
-    await undo(store, changes);
+    undo(store, changes);
     throw unmatchedRequestsError(pending);
   }
-  await bindPod(store, conf, attachment, pod, { suffix, own, others, configs, changes, now });
+  bindPod(store, conf, attachment, pod, { suffix, own, others, configs, changes, now });
   return configs;
 }
 
@@ -239,7 +245,7 @@ async function addForPod(
  * Writes the pod's binding for every set, then drops what they replace: the pod's other or
  * out-of-range bindings of those families, and other pods' bindings to the IPs it now holds.
  */
-async function bindPod(
+function bindPod(
   store: NetworkStore,
   conf: IPAMConfig,
   attachment: Attachment,
@@ -252,7 +258,7 @@ async function bindPod(
     changes: Change[];
     now: number;
   },
-): Promise<void> {
+): void {
   const boundAt = new Date(state.now).toISOString();
   const written: Change[] = [];
   try {
@@ -260,7 +266,7 @@ async function bindPod(
       const set = conf.rangeSets[index]!;
       const name = `${formatIP(config.ip)}${state.suffix}`;
       const previous = store.get(name) ? store.read(name) : null;
-      await store.write(
+      store.write(
         name,
         encodeBindingContent({
           ip: formatIP(config.ip),
@@ -280,8 +286,8 @@ async function bindPod(
       );
     }
   } catch (error) {
-    await undo(store, written);
-    await undo(store, state.changes);
+    undo(store, written);
+    undo(store, state.changes);
     throw error;
   }
   const current = new Set(written.map((change) => change.name));

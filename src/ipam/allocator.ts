@@ -80,18 +80,18 @@ export function exhaustedError(set: RangeSet): Error {
 }
 
 /** Reserves a requested IP (which the set contains), with host-local's checks and messages. */
-export async function reserveRequested(
+export function reserveRequested(
   store: NetworkStore,
   set: RangeSet,
   rangeID: number,
   attachment: { containerID: string; ifName: string },
   ip: IP,
-): Promise<IPConfig> {
+): IPConfig {
   const range = rangeFor(set, ip);
   if (ipEquals(ip, range.gateway)) {
     throw new Error(`requested ip ${formatIP(ip)} is subnet's gateway`);
   }
-  if (!await store.reserve(ip, attachment.containerID, attachment.ifName, rangeID)) {
+  if (!store.reserve(ip, attachment.containerID, attachment.ifName, rangeID)) {
     throw new Error(
       `requested IP address ${formatIP(ip)} is not available in range set ${formatRangeSet(set)}`,
     );
@@ -120,17 +120,17 @@ export function rejectDuplicate(
  * Reserves the next free address round-robin, passing over those `avoid` rejects. Returns
  * undefined when none is left.
  */
-export async function reserveNext(
+export function reserveNext(
   store: NetworkStore,
   set: RangeSet,
   rangeID: number,
   attachment: { containerID: string; ifName: string },
   options: { avoid?: (ip: IP) => boolean; log: (message: string) => void },
-): Promise<IPConfig | undefined> {
+): IPConfig | undefined {
   const iterator = new RangeIterator(set, store.lastReservedIP(rangeID, options.log));
   for (let candidate = iterator.next(); candidate; candidate = iterator.next()) {
     if (options.avoid?.(candidate.ip)) continue;
-    if (await store.reserve(candidate.ip, attachment.containerID, attachment.ifName, rangeID)) {
+    if (store.reserve(candidate.ip, attachment.containerID, attachment.ifName, rangeID)) {
       return ipConfigFor(candidate.ip, candidate.range);
     }
   }

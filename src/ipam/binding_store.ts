@@ -59,17 +59,17 @@ export function pruneExpired(
 }
 
 /** Records `releasedAt = now` in every held binding `matches` selects. */
-export async function markReleased(
+export function markReleased(
   store: NetworkStore,
   bindings: Binding[],
   matches: (record: BindingRecord) => boolean,
   now: number,
-): Promise<void> {
+): void {
   const releasedAt = new Date(now).toISOString();
   for (const binding of bindings) {
     const record = binding.record;
     if (!record || record.releasedAt !== null || !matches(record)) continue;
     binding.record = { ...record, releasedAt };
-    await store.write(binding.fileName, encodeBindingContent(binding.record));
+    store.write(binding.fileName, encodeBindingContent(binding.record));
   }
 }

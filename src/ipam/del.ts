@@ -15,13 +15,13 @@ import { withNetworkStore } from "./store.ts";
 export async function cmdDel(args: CmdArgs): Promise<void> {
   const conf = loadIPAMConfig(args.config, args.env.args);
   const { containerID, ifName } = args.env;
-  await withNetworkStore(conf.dataDir || DEFAULT_DATA_DIR, conf.name, async (store) => {
+  await withNetworkStore(conf.dataDir || DEFAULT_DATA_DIR, conf.name, (store) => {
     for (const _ of conf.rangeSets) store.releaseByID(containerID, ifName);
     if (!conf.keepPodIP) return;
     const now = Date.now();
     const id = goTrimSpace(containerID);
     const bindings = readBindings(store, listBindings(store));
-    await markReleased(
+    markReleased(
       store,
       bindings,
       (record) => goTrimSpace(record.containerID) === id && record.ifname === ifName,

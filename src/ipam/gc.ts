@@ -53,7 +53,7 @@ export async function cmdGC(args: CmdArgs): Promise<void> {
   const validKeys = new Set(valid.map((a) => reservationContent(a.containerID, a.ifname)));
   const validIDs = new Set(valid.map((a) => goTrimSpace(a.containerID)));
   const errors: string[] = [];
-  await withNetworkStore(conf.dataDir || DEFAULT_DATA_DIR, conf.name, async (store) => {
+  await withNetworkStore(conf.dataDir || DEFAULT_DATA_DIR, conf.name, (store) => {
     const reservations = store.entries().filter((entry) => {
       if (entry.isDirectory || entry.relPath.includes("/")) return false;
       const ip = parseIP(entry.name);
@@ -75,7 +75,7 @@ export async function cmdGC(args: CmdArgs): Promise<void> {
     if (!conf.keepPodIP) return;
     const now = Date.now();
     const bindings = readBindings(store, listBindings(store));
-    await markReleased(
+    markReleased(
       store,
       bindings,
       (record) => !validKeys.has(reservationContent(record.containerID, record.ifname)),

@@ -9,9 +9,17 @@
  * @module
  */
 import { runPlugin } from "../cni/skel.ts";
+import { loadIPv6, mayContainIPv6 } from "../net/ip.ts";
 import { ipamPlugin } from "./plugin.ts";
 
-function readStdin(): Promise<string> {
+/** Reads stdin; loads IPv6 support when the config or CNI_ARGS may name an IPv6 address. */
+async function readInput(): Promise<string> {
+  const text = readStdin();
+  if (mayContainIPv6(text) || mayContainIPv6(Deno.env.get("CNI_ARGS") ?? "")) await loadIPv6();
+  return text;
+}
+
+function readStdin(): string {
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
@@ -27,7 +35,7 @@ function readStdin(): Promise<string> {
     all.set(chunk, offset);
     offset += chunk.length;
   }
-  return Promise.resolve(new TextDecoder().decode(all));
+  return new TextDecoder().decode(all);
 }
 
 function writeAll(stream: { writeSync(p: Uint8Array): number }, text: string): void {
@@ -39,7 +47,7 @@ function writeAll(stream: { writeSync(p: Uint8Array): number }, text: string): v
 async function main(): Promise<never> {
   const output = await runPlugin(ipamPlugin, {
     getenv: (name) => Deno.env.get(name),
-    readStdin,
+    readStdin: readInput,
   });
   if (output.stdout !== "") writeAll(Deno.stdout, output.stdout);
   if (output.stderr !== "") writeAll(Deno.stderr, output.stderr);

@@ -4,9 +4,13 @@
  * Byte-identical text matters: host-local names its store files with `net.IP.String()`, and a
  * different spelling of the same address would let two containers reserve it.
  *
+ * IPv4 is handled here directly. IPv6 text goes through `ip-address`, which is loaded on demand
+ * (`loadIPv6`): evaluating it costs about 10 ms, and keepnet-ipam, which starts once per pod,
+ * pays that only when its input or its store holds an IPv6 address.
+ *
  * @module
  */
-import { Address6 } from "ip-address";
+import type { Address6 } from "ip-address";
 
 export type Family = 4 | 6;
 
@@ -23,6 +27,23 @@ const OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])";
 const DOTTED_QUAD = new RegExp(`^${OCTET}\\.${OCTET}\\.${OCTET}\\.${OCTET}$`);
 const IPV6_TEXT = /^[0-9a-fA-F:.]+$/;
 
+let address6: typeof Address6 | undefined;
+
+/** Loads IPv6 support; needed before any IPv6 text is parsed or printed. */
+export async function loadIPv6(): Promise<void> {
+  address6 ??= (await import("ip-address")).Address6;
+}
+
+/** True when `text` may hold IPv6 text: two colons with only hex digits or dots between. */
+export function mayContainIPv6(text: string): boolean {
+  return /:[0-9a-fA-F.]*:/.test(text);
+}
+
+function ipv6(): typeof Address6 {
+  if (!address6) throw new Error("IPv6 support is not loaded: await loadIPv6() first");
+  return address6;
+}
+
 /** Number of bits in an address of `family`. */
 export function bitsOf(family: Family): number {
   return family === 4 ? 32 : 128;
@@ -36,6 +57,7 @@ export function bitsOf(family: Family): number {
 export function parseIP(text: string): IP | undefined {
   if (text.includes(":")) {
     if (!IPV6_TEXT.test(text)) return undefined;
+    const Address6 = ipv6();
     let value: bigint;
     try {
       value = new Address6(text).bigInt();
@@ -60,7 +82,7 @@ export function formatIP(ip: IP): string {
     const v = Number(ip.value);
     return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
   }
-  return Address6.fromBigInt(ip.value).correctForm();
+  return ipv6().fromBigInt(ip.value).correctForm();
 }
 
 export function ipEquals(a: IP, b: IP): boolean {

@@ -15,7 +15,7 @@ import { parseFlags } from "./flags.ts";
 import { serveHealth } from "./health.ts";
 import { parseNetConf } from "./netconf.ts";
 import { readMachineId } from "./state.ts";
-import { parseIP } from "../net/ip.ts";
+import { loadIPv6, parseIP } from "../net/ip.ts";
 
 async function main(): Promise<number> {
   const parsed = parseFlags(Deno.args, (name) => Deno.env.get(name));
@@ -25,6 +25,8 @@ async function main(): Promise<number> {
   }
   const flags = parsed.flags;
   const log = createLogger({ level: flags.logLevel });
+  // Nodes and interfaces may carry IPv6 addresses even though the overlay is IPv4.
+  await loadIPv6();
   log.info("keepnet-vtepd starting", { version: VERSION, node: flags.nodeName });
 
   if (flags.publicIP !== undefined && parseIP(flags.publicIP)?.family !== 4) {

@@ -107,7 +107,7 @@ export async function loadState(stateDir: string): Promise<StateLoad> {
 export async function saveState(stateDir: string, state: VtepState): Promise<void> {
   await Deno.mkdir(stateDir, { recursive: true, mode: 0o755 });
   const document = { version: FORMAT_VERSION, ...state };
-  await writeFileAtomic(statePath(stateDir), JSON.stringify(document, null, 2) + "\n", {
+  writeFileAtomic(statePath(stateDir), JSON.stringify(document, null, 2) + "\n", {
     mode: 0o644,
   });
 }

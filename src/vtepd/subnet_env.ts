@@ -35,5 +35,5 @@ export function renderSubnetEnv(env: SubnetEnv): string {
 export async function writeSubnetEnv(path: string, env: SubnetEnv): Promise<void> {
   const dir = path.slice(0, path.lastIndexOf("/")) || "/";
   await Deno.mkdir(dir, { recursive: true, mode: 0o755 });
-  await writeFileAtomic(path, renderSubnetEnv(env), { mode: 0o644 });
+  writeFileAtomic(path, renderSubnetEnv(env), { mode: 0o644 });
 }

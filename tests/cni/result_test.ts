@@ -1,3 +1,4 @@
+import "../helpers/ipv6.ts";
 import assert from "node:assert/strict";
 import { emptyDNS, encodeResult, type Result } from "../../src/cni/result.ts";
 import { parseCIDR } from "../../src/net/cidr.ts";

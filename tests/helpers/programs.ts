@@ -3,6 +3,9 @@
  * `source: true`, the TypeScript entry point), with exactly the permission flags of the compiled
  * binary (deno.json's permission set). Nothing else is granted.
  *
+ * The environment is only what the caller gives, plus PATH and the location of Deno's code
+ * cache (HOME, DENO_DIR).
+ *
  * @module
  */
 import { permissionFlags, type ProgramName, PROGRAMS, ROOT } from "../../scripts/programs.ts";
@@ -39,8 +42,16 @@ export function commandLine(program: ProgramName, options: LaunchOptions = {}): 
   return options.netns ? ["ip", "netns", "exec", options.netns, ...deno] : deno;
 }
 
+/** PATH, and where Deno keeps its code cache (a compiled binary has its own), then `env`. */
 function environment(env: Record<string, string> = {}): Record<string, string> {
-  return { PATH: Deno.env.get("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin", ...env };
+  const base: Record<string, string> = {
+    PATH: Deno.env.get("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin",
+  };
+  for (const name of ["HOME", "DENO_DIR"]) {
+    const value = Deno.env.get(name);
+    if (value !== undefined) base[name] = value;
+  }
+  return { ...base, ...env };
 }
 
 /** Starts `program` in the background with piped stdin/stdout/stderr. */

@@ -1,3 +1,4 @@
+import "../helpers/ipv6.ts";
 import assert from "node:assert/strict";
 import {
   RangeIterator,
@@ -27,7 +28,7 @@ function drain(iterator: RangeIterator): string[] {
 /** Runs `fn` on a locked store in a temp dir holding `taken` IPs and (optionally) a cursor. */
 async function withStore(
   setup: { taken?: string[]; lastIP?: string },
-  fn: (store: NetworkStore) => Promise<void>,
+  fn: (store: NetworkStore) => void,
 ) {
   await withTempDir(async (dir) => {
     await Deno.mkdir(`${dir}/net`);
@@ -35,9 +36,9 @@ async function withStore(
     if (setup.lastIP) await Deno.writeTextFile(`${dir}/net/last_reserved_ip.0`, setup.lastIP);
     const store = await NetworkStore.open(dir, "net");
     try {
-      await fn(store);
+      fn(store);
     } finally {
-      await store.close();
+      store.close();
     }
   });
 }
@@ -102,8 +103,8 @@ Deno.test("AL-4 round-robin table", async () => {
     },
   ];
   for (const c of cases) {
-    await withStore(c, async (store) => {
-      const config = await reserveNext(store, rangeSet(...c.subnets), 0, attachment, {
+    await withStore(c, (store) => {
+      const config = reserveNext(store, rangeSet(...c.subnets), 0, attachment, {
         log: noLog,
       });
       assert.equal(config && formatIP(config.ip), c.expect, JSON.stringify(c));
@@ -112,11 +113,11 @@ Deno.test("AL-4 round-robin table", async () => {
 });
 
 Deno.test("AL-5 five allocations from a /29, the sixth fails (broadcast never given)", async () => {
-  await withStore({}, async (store) => {
+  await withStore({}, (store) => {
     const set = rangeSet("192.168.1.0/29");
     const got: string[] = [];
     for (let i = 0; i < 5; i++) {
-      const c = await reserveNext(store, set, 0, { containerID: `ID${i}`, ifName: "eth0" }, {
+      const c = reserveNext(store, set, 0, { containerID: `ID${i}`, ifName: "eth0" }, {
         log: noLog,
       });
       got.push(`${formatIP(c!.ip)}/${c!.prefix}`);
@@ -128,42 +129,42 @@ Deno.test("AL-5 five allocations from a /29, the sixth fails (broadcast never gi
       "192.168.1.5/29",
       "192.168.1.6/29",
     ]);
-    assert.equal(await reserveNext(store, set, 0, attachment, { log: noLog }), undefined);
+    assert.equal(reserveNext(store, set, 0, attachment, { log: noLog }), undefined);
   });
 });
 
 Deno.test("AL-6 a released IP is not handed out again at once", async () => {
-  await withStore({}, async (store) => {
+  await withStore({}, (store) => {
     const set = rangeSet("192.168.1.0/29");
-    const first = await reserveNext(store, set, 0, attachment, { log: noLog });
+    const first = reserveNext(store, set, 0, attachment, { log: noLog });
     assert.equal(formatIP(first!.ip), "192.168.1.2");
     store.releaseByID("ID", "eth0");
-    const second = await reserveNext(store, set, 0, attachment, { log: noLog });
+    const second = reserveNext(store, set, 0, attachment, { log: noLog });
     assert.equal(formatIP(second!.ip), "192.168.1.3");
   });
 });
 
 Deno.test("AL-7..10 requested IPs: granted once, then unavailable; outside start..end refused", async () => {
-  await withStore({}, async (store) => {
+  await withStore({}, (store) => {
     const set = rangeSet("192.168.1.0/29");
-    const got = await reserveRequested(store, set, 0, attachment, ip("192.168.1.5"));
+    const got = reserveRequested(store, set, 0, attachment, ip("192.168.1.5"));
     assert.equal(formatIP(got.ip), "192.168.1.5");
-    await assert.rejects(reserveRequested(store, set, 0, attachment, ip("192.168.1.5")), {
+    assert.throws(() => reserveRequested(store, set, 0, attachment, ip("192.168.1.5")), {
       message:
         "requested IP address 192.168.1.5 is not available in range set 192.168.1.1-192.168.1.6",
     });
     const ends = rangeSet({ subnet: parseCIDR("192.168.1.0/29")!, rangeEnd: ip("192.168.1.4") });
-    await assert.rejects(reserveRequested(store, ends, 0, attachment, ip("192.168.1.5")), {
+    assert.throws(() => reserveRequested(store, ends, 0, attachment, ip("192.168.1.5")), {
       message: /not in range set/,
     });
     const starts = rangeSet({
       subnet: parseCIDR("192.168.1.0/29")!,
       rangeStart: ip("192.168.1.3"),
     });
-    await assert.rejects(reserveRequested(store, starts, 0, attachment, ip("192.168.1.2")), {
+    assert.throws(() => reserveRequested(store, starts, 0, attachment, ip("192.168.1.2")), {
       message: /not in range set/,
     });
-    await assert.rejects(reserveRequested(store, set, 0, attachment, ip("192.168.1.1")), {
+    assert.throws(() => reserveRequested(store, set, 0, attachment, ip("192.168.1.1")), {
       message: "requested ip 192.168.1.1 is subnet's gateway",
     });
   });
@@ -179,9 +180,9 @@ Deno.test("AL-11 exhaustion in three shapes", async () => {
     { subnets: ["10.0.0.0/30", "10.0.1.0/30"], taken: ["10.0.0.2", "10.0.1.2"] },
   ];
   for (const c of cases) {
-    await withStore(c, async (store) => {
+    await withStore(c, (store) => {
       assert.equal(
-        await reserveNext(store, rangeSet(...c.subnets), 0, attachment, { log: noLog }),
+        reserveNext(store, rangeSet(...c.subnets), 0, attachment, { log: noLog }),
         undefined,
       );
     });
@@ -228,7 +229,7 @@ Deno.test("duplicate check: same attachment, or a legacy bare-ID file, in the se
       );
       rejectDuplicate(store, rangeSet("10.1.0.0/24"), attachment);
     } finally {
-      await store.close();
+      store.close();
     }
   });
 });

@@ -3,6 +3,7 @@
  * store must still be consistent (every file complete or absent), and the next calls must work
  * and clear the temporary files the killed writers left.
  */
+import "../helpers/ipv6.ts";
 import assert from "node:assert/strict";
 import { TEMP_PREFIX } from "../../src/fs/atomic.ts";
 import { parseIP } from "../../src/net/ip.ts";

@@ -2,6 +2,7 @@
  * host-local's own test suite (plugins `host_local_test.go`), run against keepnet-ipam through
  * the CNI skeleton for every spec version, with real files in a temporary data directory.
  */
+import "../helpers/ipv6.ts";
 import assert from "node:assert/strict";
 import { SUPPORTED_VERSIONS } from "../../src/cni/version.ts";
 import { type Call, errorOf, ipam, readStore, withTempDir } from "./harness.ts";
@@ -266,7 +267,7 @@ Deno.test("HL-6 the container ID is trimmed in files and when matching", async (
     const store = await NetworkStore.open(dir, "mynet");
     const { parseIP } = await import("../../src/net/ip.ts");
     assert.equal(await store.reserve(parseIP("10.1.2.2")!, "   dummy\n ", "eth0", 0), true);
-    await store.close();
+    store.close();
     assert.equal((await readStore(`${dir}/mynet`))["10.1.2.2"], "dummy\r\neth0");
     const again = await NetworkStore.open(dir, "mynet");
     again.releaseByID("   dummy\n ", "eth0");

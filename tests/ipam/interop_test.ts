@@ -3,6 +3,7 @@
  * over a store host-local wrote, and host-local can still DEL and CHECK (and allocate around)
  * what keepnet-ipam wrote, bindings included.
  */
+import "../helpers/ipv6.ts";
 import assert from "node:assert/strict";
 import {
   addressesOf,

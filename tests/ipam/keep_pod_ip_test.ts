@@ -2,6 +2,7 @@
  * Keeping pod IPs: a pod (namespace/name) gets its previous IP back across sandbox restarts,
  * with one binding per range set, never at the cost of an IP another container holds.
  */
+import "../helpers/ipv6.ts";
 import assert from "node:assert/strict";
 import {
   addressesOf,

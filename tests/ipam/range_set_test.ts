@@ -1,3 +1,4 @@
+import "../helpers/ipv6.ts";
 import assert from "node:assert/strict";
 import { parseCIDR } from "../../src/net/cidr.ts";
 import { formatIP, parseIP } from "../../src/net/ip.ts";

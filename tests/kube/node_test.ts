@@ -1,3 +1,4 @@
+import "../helpers/ipv6.ts";
 import assert from "node:assert/strict";
 import { findCondition, ipv4PodCIDR, type NodeView, parseNode } from "../../src/kube/node.ts";
 import { bareNode, flannelNode } from "./fixtures.ts";

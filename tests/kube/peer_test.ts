@@ -1,3 +1,4 @@
+import "../helpers/ipv6.ts";
 import assert from "node:assert/strict";
 import { flannelAnnotationKeys } from "../../src/kube/annotations.ts";
 import { parseNode } from "../../src/kube/node.ts";

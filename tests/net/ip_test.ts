@@ -1,3 +1,4 @@
+import "../helpers/ipv6.ts";
 import assert from "node:assert/strict";
 import { Address4 } from "ip-address";
 import { compareIP, formatIP, nextIP, parseIP } from "../../src/net/ip.ts";

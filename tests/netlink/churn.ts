@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { loadIPv6 } from "../../src/net/ip.ts";
 import { isNotFound, type Netlink, openNetlink } from "../../src/netlink/mod.ts";
 import { loadLibnl } from "../../src/netlink/library.ts";
 
@@ -87,6 +88,7 @@ function round(netlink: Netlink, ifindex: number, i: number): void {
 }
 
 async function churn(warmUp: number, rounds: number, intervals: number): Promise<ChurnReport> {
+  await loadIPv6();
   using netlink = openNetlink();
   const { index } = netlink.createVxlan({ name: "churn.1", mac: "02:00:00:00:00:01", vni: 1 });
   netlink.addAddress(index, "10.99.0.0/32");

@@ -9,6 +9,7 @@
 import process from "node:process";
 import { createInterface } from "node:readline";
 import { type Netlink, NetlinkError, openNetlink } from "../../src/netlink/mod.ts";
+import { loadIPv6 } from "../../src/net/ip.ts";
 
 export interface DriverRequest {
   method: string;
@@ -57,6 +58,7 @@ function answer(netlink: Netlink, request: DriverRequest): DriverResponse {
 }
 
 if (import.meta.main) {
+  await loadIPv6();
   const netlink = openNetlink();
   const output = Deno.stdout.writable.getWriter();
   const encoder = new TextEncoder();

@@ -1,3 +1,4 @@
+import "../helpers/ipv6.ts";
 import assert from "node:assert/strict";
 import { NetConfError, parseNetConf } from "../../src/vtepd/netconf.ts";
 import { formatCIDR } from "../../src/net/cidr.ts";
