@@ -5,6 +5,7 @@
  *   deno task build             the bundles, then `deno compile` of each for both targets:
  *                               dist/bin/<arch>/keepnet-ipam, dist/bin/<arch>/keepnet-vtepd
  *   deno task build --target x86_64-unknown-linux-gnu    one target only
+ *   deno run -A scripts/build.ts --compile-only          compile the bundles already in dist/
  *
  * Each program is bundled first so its binary carries only the code it imports (keepnet-ipam
  * never the Kubernetes client); the compile step then bakes in the program's permission set.
@@ -20,9 +21,11 @@ import { permissionFlags, type ProgramName, PROGRAMS, ROOT } from "./programs.ts
 export const TARGETS = ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu"] as const;
 export type Target = (typeof TARGETS)[number];
 
-/** Where the compiled binary of `program` for `target` goes. */
-export function binaryPath(program: ProgramName, target: Target): string {
-  return `${ROOT}/dist/bin/${target.split("-")[0]}/${PROGRAMS[program].binary}`;
+export const DEFAULT_OUT_DIR = `${ROOT}/dist/bin`;
+
+/** Where the compiled binary of `program` for `target` goes: `<outDir>/<arch>/<binary>`. */
+export function binaryPath(program: ProgramName, target: Target, outDir = DEFAULT_OUT_DIR): string {
+  return `${outDir}/${target.split("-")[0]}/${PROGRAMS[program].binary}`;
 }
 
 async function run(args: string[]): Promise<{ code: number; stderr: string }> {
@@ -68,8 +71,12 @@ function denortHelp(target: Target): string {
 }
 
 /** Compiles one bundled program for one target with its permission set baked in. */
-export async function compile(program: ProgramName, target: Target): Promise<void> {
-  const output = binaryPath(program, target);
+export async function compile(
+  program: ProgramName,
+  target: Target,
+  outDir = DEFAULT_OUT_DIR,
+): Promise<void> {
+  const output = binaryPath(program, target, outDir);
   await Deno.mkdir(output.slice(0, output.lastIndexOf("/")), { recursive: true });
   const result = await run([
     "compile",
@@ -77,6 +84,7 @@ export async function compile(program: ProgramName, target: Target): Promise<voi
     "--no-check",
     "--no-prompt",
     ...permissionFlags(program),
+    ...PROGRAMS[program].runtimeFlags,
     "--target",
     target,
     "-o",
@@ -93,7 +101,9 @@ if (import.meta.main) {
     args: Deno.args,
     options: {
       "bundle-only": { type: "boolean", default: false },
+      "compile-only": { type: "boolean", default: false },
       target: { type: "string", multiple: true },
+      "out-dir": { type: "string", default: DEFAULT_OUT_DIR },
     },
   });
   const targets = (values.target ?? [...TARGETS]) as Target[];
@@ -104,12 +114,12 @@ if (import.meta.main) {
     }
   }
   try {
-    await bundleAll();
+    if (!values["compile-only"]) await bundleAll();
     if (!values["bundle-only"]) {
       for (const target of targets) {
         for (const program of Object.keys(PROGRAMS) as ProgramName[]) {
-          await compile(program, target);
-          console.error(`built ${binaryPath(program, target)}`);
+          await compile(program, target, values["out-dir"]);
+          console.error(`built ${binaryPath(program, target, values["out-dir"])}`);
         }
       }
     }

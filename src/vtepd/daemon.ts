@@ -402,6 +402,8 @@ export class VtepDaemon {
       ms: Math.round(performance.now() - started),
     });
     if (authoritative) this.#schedulePersist();
+    // The list's JSON is garbage now; collecting it at once keeps it from staying resident.
+    (globalThis as { gc?: () => void }).gc?.();
   }
 
   #onUpsert(node: NodeView): void {

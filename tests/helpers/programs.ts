@@ -36,6 +36,7 @@ export function commandLine(program: ProgramName, options: LaunchOptions = {}): 
     "--no-prompt",
     ...configFlags,
     ...permissionFlags(program),
+    ...info.runtimeFlags,
     script,
     ...(options.args ?? []),
   ];
