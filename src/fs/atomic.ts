@@ -115,11 +115,18 @@ export function createFileExclusive(
  */
 export class StagedWrites {
   #temps = new Map<string, string>();
+  /** Staged files that are only renamed, not fsync'ed (see `stage`). */
+  #hints = new Set<string>();
 
-  /** Stages `data` as the next content of `path` (replacing an earlier stage of it). */
-  stage(path: string, data: string | Uint8Array, mode = 0o644): void {
+  /**
+   * Stages `data` as the next content of `path` (replacing an earlier stage of it). A `hint` is
+   * a file whose readers accept any content (an old version, or an empty file after a power
+   * loss): it is renamed into place like the others but not fsync'ed.
+   */
+  stage(path: string, data: string | Uint8Array, mode = 0o644, hint = false): void {
     this.unstage(path);
     this.#temps.set(path, writeTemp(path, data, mode, false));
+    if (hint) this.#hints.add(path);
   }
 
   /** Drops the staged content of `path`; true when there was one. */
@@ -127,6 +134,7 @@ export class StagedWrites {
     const temp = this.#temps.get(path);
     if (temp === undefined) return false;
     this.#temps.delete(path);
+    this.#hints.delete(path);
     removeQuietly(temp);
     return true;
   }
@@ -135,12 +143,15 @@ export class StagedWrites {
     return this.#temps.size;
   }
 
-  /** fsyncs every staged file, then renames each over its target. */
+  /** fsyncs every staged file but hints, then renames each over its target. */
   commit(): void {
     const staged = [...this.#temps];
+    const hints = new Set(this.#hints);
     this.#temps.clear();
+    this.#hints.clear();
     try {
-      for (const [, temp] of staged) {
+      for (const [path, temp] of staged) {
+        if (hints.has(path)) continue;
         const file = Deno.openSync(temp, { read: true });
         try {
           file.syncDataSync();

@@ -178,7 +178,7 @@ function takeOldestReleased(
   others: readonly Binding[],
   attachment: Attachment,
 ): IPConfig | undefined {
-  const candidates = others.filter((binding) => {
+  const candidates = readBindings(store, [...others]).filter((binding) => {
     const range = findRange(set, binding.ip);
     return range && !ipEquals(binding.ip, range.gateway) && !isReserved(store, binding);
   }).sort((a, b) => releasedAtMs(a, false)! - releasedAtMs(b, false)!);
@@ -199,10 +199,18 @@ async function addForPod(
 ): Promise<IPConfig[]> {
   const now = Date.now();
   const suffix = await bindingSuffix(pod);
-  let bindings = readBindings(store, listBindings(store));
-  if (conf.bindingTTL) bindings = pruneExpired(store, bindings, conf.bindingTTL, now);
-  const own = bindings.filter((b) => belongsTo(b, pod, suffix, attachment.ifName));
-  const others = bindings.filter((b) => !own.includes(b));
+  let bindings = listBindings(store);
+  if (conf.bindingTTL) {
+    bindings = pruneExpired(store, readBindings(store, bindings), conf.bindingTTL, now);
+  }
+  // Only the pod's own bindings are read now; other pods' are needed by name alone, unless
+  // every unbound IP is taken (takeOldestReleased reads them then).
+  const mayBeOwn = (b: Binding) =>
+    b.namespace === pod.namespace && (b.fileName.endsWith(suffix) || b.namePart === pod.name);
+  const own = readBindings(store, bindings.filter(mayBeOwn))
+    .filter((b) => belongsTo(b, pod, suffix, attachment.ifName));
+  const ownNames = new Set(own.map((b) => b.fileName));
+  const others = bindings.filter((b) => !ownNames.has(b.fileName));
   const boundToOthers = new Set(others.map((b) => formatIP(b.ip)));
 
   const pending = pendingRequests(conf.requestedIPs);
