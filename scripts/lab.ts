@@ -421,7 +421,7 @@ export class Lab implements AsyncDisposable {
 
   static async create(
     specs: NodeSpec[],
-    netConf = { Network: CLUSTER_NETWORK, Backend: { Type: "vxlan" } },
+    netConf: Record<string, unknown> = { Network: CLUSTER_NETWORK, Backend: { Type: "vxlan" } },
   ): Promise<Lab> {
     const lab = new Lab(await Deno.makeTempDir({ prefix: "keepnet-lab-" }));
     try {
