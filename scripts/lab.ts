@@ -24,43 +24,6 @@ export const API_PORT = 6443;
 const BRIDGE_PLUGIN = "/usr/lib/cni/bridge";
 const HOST_LOCAL_PLUGIN = "/usr/lib/cni/host-local";
 
-const decoder = new TextDecoder();
-
-async function run(argv: string[], options: { stdin?: string; env?: Record<string, string> } = {}) {
-  const [program, ...args] = argv;
-  const child = new Deno.Command(program!, {
-    args,
-    env: options.env,
-    stdin: options.stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (options.stdin !== undefined) {
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(options.stdin));
-    await writer.close();
-  }
-  const output = await child.output();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
-}
-
-async function check(
-  argv: string[],
-  options: { stdin?: string; env?: Record<string, string> } = {},
-) {
-  const result = await run(argv, options);
-  if (result.code !== 0) {
-    throw new Error(
-      `${argv.join(" ")} exited ${result.code}: ${result.stderr.trim()} ${result.stdout.trim()}`,
-    );
-  }
-  return result.stdout;
-}
-
 /** Polls `probe` until it returns a value other than undefined, or fails after `timeoutMs`. */
 export async function waitFor<T>(
   what: string,
@@ -334,7 +297,7 @@ export class LabNode {
     }`;
     const sandbox = { name, namespace, containerId, netns };
     try {
-      const stdout = await check(this.netns.command([BRIDGE_PLUGIN]), {
+      const stdout = await this.netns.check([BRIDGE_PLUGIN], {
         stdin: this.#cniConfig(),
         env: this.#cniEnv("ADD", sandbox),
       });
@@ -353,7 +316,7 @@ export class LabNode {
     const pod = this.pods.get(name);
     if (!pod) return;
     this.pods.delete(name);
-    await check(this.netns.command([BRIDGE_PLUGIN]), {
+    await this.netns.check([BRIDGE_PLUGIN], {
       stdin: this.#cniConfig(),
       env: this.#cniEnv("DEL", pod),
     });

@@ -22,6 +22,8 @@ export interface CommandResult {
 export interface RunOptions {
   /** Written to the command's stdin, which is then closed. */
   stdin?: string;
+  /** Variables added to the command's environment. */
+  env?: Record<string, string>;
 }
 
 export interface Netns extends AsyncDisposable {
@@ -47,6 +49,7 @@ async function execute(argv: string[], options: RunOptions = {}): Promise<Comman
   const [program, ...args] = argv;
   const child = new Deno.Command(program!, {
     args,
+    env: options.env,
     stdin: options.stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
@@ -67,7 +70,9 @@ async function execute(argv: string[], options: RunOptions = {}): Promise<Comman
 async function checked(argv: string[], options?: RunOptions): Promise<string> {
   const result = await execute(argv, options);
   if (result.code !== 0) {
-    throw new Error(`${argv.join(" ")} exited ${result.code}: ${result.stderr.trim()}`);
+    throw new Error(
+      `${argv.join(" ")} exited ${result.code}: ${result.stderr.trim()} ${result.stdout.trim()}`,
+    );
   }
   return result.stdout;
 }
