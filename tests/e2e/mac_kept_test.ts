@@ -63,6 +63,48 @@ Deno.test({
 });
 
 Deno.test({
+  name: "MAC kept: an incompatible flannel.1 is recreated with the same MAC",
+  ...E2E,
+  async fn() {
+    await using lab = await Lab.create([{ name: "edge-1" }, { name: "edge-2" }]);
+    const edge1 = lab.node("edge-1");
+    const edge2 = lab.node("edge-2");
+    // Left behind with another VNI (an old configuration), with the MAC the peers know.
+    const mac = "0e:11:22:33:44:55";
+    await edge1.netns.check([
+      "ip",
+      "link",
+      "add",
+      "flannel.1",
+      "address",
+      mac,
+      "type",
+      "vxlan",
+      "id",
+      "42",
+      "dev",
+      "eth0",
+      "local",
+      edge1.ip,
+      "dstport",
+      "8472",
+      "nolearning",
+    ]);
+    edge1.startVtepd();
+    edge2.startVtepd();
+    await waitForPeers(edge1, [edge2]);
+    const link =
+      (await edge1.netns.json<Array<{ address: string; linkinfo: { info_data: { id: number } } }>>(
+        ["ip", "-d", "-j", "link", "show", "flannel.1"],
+      ))[0]!;
+    assert.equal(link.linkinfo.info_data.id, 1);
+    assert.equal(link.address, mac);
+    assert.match(await edge1.log(), /recreated \(VNI 42 instead of 1\) with MAC 0e:11:22:33:44:55/);
+    assert.equal(await waitFor("the annotation", () => advertisedMAC(lab, edge1)), mac);
+  },
+});
+
+Deno.test({
   name: "MAC kept: malformed peer annotations are skipped without disturbing the other peers",
   ...E2E,
   async fn() {
