@@ -24,6 +24,7 @@ import { createFileExclusive, StagedWrites, syncDirectory, TEMP_PREFIX } from ".
 import { formatIP, type IP, loadIPv6, parseIP } from "../net/ip.ts";
 import { goJoinPath, goPathError, goTrimSpace } from "./go_text.ts";
 import { type FileLock, lockFile } from "./lock.ts";
+import { parseBindingFileName } from "./bindings.ts";
 
 /** Reservation and cursor files are private to root (host-local ≥ 1.4 writes 0600 too). */
 export const STORE_FILE_MODE = 0o600;
@@ -259,10 +260,15 @@ export class NetworkStore {
     return parseIP(text);
   }
 
-  /** Files (not directories) whose trimmed content equals `match`, in walk order. */
+  /**
+   * Files (not directories) whose trimmed content equals `match`, in walk order. Binding files
+   * are not read: their content (JSON, or empty from OpenYurt) can never equal a container ID,
+   * and skipping them keeps a DEL from reading every pod's binding.
+   */
   filesContaining(match: string): StoreEntry[] {
     return this.entries().filter((e) => {
       if (e.isDirectory) return false;
+      if (!e.relPath.includes("/") && parseBindingFileName(e.name)) return false;
       const content = this.read(e.relPath);
       return content !== null && goTrimSpace(content) === match;
     });

@@ -320,6 +320,22 @@ Deno.test("DEL without a pod identity in CNI_ARGS still marks the binding releas
   });
 });
 
+Deno.test("DEL with a wrong or invalid pod name in CNI_ARGS still releases and marks", async () => {
+  await withTempDir(async (dir) => {
+    const config = network(dir);
+    await addPod(config, "w1", "web-0");
+    await addPod(config, "w2", "web-1");
+    // The name reads only that pod's files first; it does not name this container: all are read.
+    await del(config, "w1", { args: podArgs("web-1") });
+    await del(config, "w2", { args: podArgs("../etc") });
+    const store = await readStore(`${dir}/cbr0`);
+    assert.deepEqual(reservationsIn(store), {});
+    for (const name of ["10.200.0.2_default_web-0", "10.200.0.3_default_web-1"]) {
+      assert.match(bindingsIn(store)[name]!.releasedAt as string, /^\d{4}-/, name);
+    }
+  });
+});
+
 Deno.test("two interfaces of one pod on one network get two IPs and two bindings", async () => {
   await withTempDir(async (dir) => {
     const config = network(dir);
