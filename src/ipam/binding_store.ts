@@ -70,6 +70,8 @@ export function markReleased(
     const record = binding.record;
     if (!record || record.releasedAt !== null || !matches(record)) continue;
     binding.record = { ...record, releasedAt };
-    store.write(binding.fileName, encodeBindingContent(binding.record));
+    // A hint, replaced atomically but not flushed: should a power loss undo it, the binding's
+    // IP is free all the same and the binding counts as released at its bind time.
+    store.write(binding.fileName, encodeBindingContent(binding.record), { hint: true });
   }
 }

@@ -8,11 +8,12 @@
  *
  * A `NetworkStore` exists only while the lock is held, so it reads the directory once and then
  * keeps that listing (and every file content it read) up to date with its own changes instead
- * of reading again. Every write is crash-safe (temp file, fsync, link or rename). A new
- * reservation is linked in place at once (its name is the claim on the IP); files that are
- * replaced (cursors, bindings) are staged and made durable together by `close()`, which fsyncs
- * them in parallel, renames them into place and fsyncs the directory once: a command waits for
- * three flushes of the disk, not one per file.
+ * of reading again. Every write is atomic (temp file, link or rename) and, unless it is a hint
+ * whose every version is valid (the round-robin cursor, a binding's release time), fsync'ed
+ * first. A new reservation is linked in place at once (its name is the claim on the IP); files
+ * that are replaced (cursors, bindings) are staged and put in place by `close()`, which also
+ * fsyncs the directory once when a name must survive a power loss. An ADD waits for three disk
+ * flushes (reservation, binding, directory), a DEL for none.
  *
  * Listing, reading and deleting are synchronous on purpose: the plugin is a one-shot process
  * with nothing else to run while it holds the lock, and here an async file operation costs
@@ -76,7 +77,8 @@ export class NetworkStore {
   #lock: FileLock;
   #entries: Map<string, StoreEntry>;
   #contents = new Map<string, string | null>();
-  #dirty = false;
+  /** A new name must survive a power loss: fsync the directory at close(). */
+  #namesToSync = false;
   #staged = new StagedWrites();
 
   private constructor(dir: string, lock: FileLock, entries: Map<string, StoreEntry>) {
@@ -121,11 +123,16 @@ export class NetworkStore {
     return false;
   }
 
-  /** Makes our changes durable (staged files, then one directory fsync); releases the lock. */
+  /**
+   * Makes our changes durable (staged files, then one directory fsync); releases the lock.
+   * Deletions and hints alone do not flush the directory: should a power loss undo them, the
+   * store is in the state before the call, which is as valid (a DEL's reservation comes back and
+   * is released again by the runtime's next DEL or GC).
+   */
   close(): void {
     try {
       if (this.#staged.size > 0) this.#staged.commit();
-      if (this.#dirty) syncDirectory(this.dir);
+      if (this.#namesToSync) syncDirectory(this.dir);
     } finally {
       this.#lock.release();
     }
@@ -175,13 +182,12 @@ export class NetworkStore {
   #forget(relPath: string): void {
     this.#entries.delete(relPath);
     this.#contents.delete(relPath);
-    this.#dirty = true;
   }
 
-  #remember(name: string, content: string): void {
+  #remember(name: string, content: string, durable: boolean): void {
     this.#entries.set(name, { relPath: name, name, isDirectory: false });
     this.#contents.set(name, content);
-    this.#dirty = true;
+    if (durable) this.#namesToSync = true;
   }
 
   /**
@@ -197,7 +203,7 @@ export class NetworkStore {
     } catch (error) {
       throw goPathError("open", path, error);
     }
-    this.#remember(name, content);
+    this.#remember(name, content, !options.hint);
   }
 
   /** Creates a top-level file only if the name is free; false when it is taken. */
@@ -213,7 +219,7 @@ export class NetworkStore {
     } catch (error) {
       throw goPathError("open", path, error);
     }
-    if (created) this.#remember(name, content);
+    if (created) this.#remember(name, content, true);
     else this.#entries.set(name, { relPath: name, name, isDirectory: false });
     return created;
   }
