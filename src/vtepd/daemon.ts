@@ -16,7 +16,7 @@
  */
 import type { Logger } from "../log/log.ts";
 import { type CIDR, cidrContains, formatCIDR, networkAddress, parseCIDR } from "../net/cidr.ts";
-import { formatIP, nextIP, parseIP } from "../net/ip.ts";
+import { formatIP, nextIP } from "../net/ip.ts";
 import type { Netlink } from "../netlink/mod.ts";
 import {
   decodeBackendData,
@@ -462,9 +462,4 @@ export class VtepDaemon {
       this.#log.error("reconciliation failed; will retry", { error });
     }
   }
-}
-
-/** Whether `text` is a usable IPv4 address for `--public-ip`. */
-export function isIPv4(text: string): boolean {
-  return parseIP(text)?.family === 4;
 }

@@ -17,7 +17,7 @@ export interface LaunchOptions {
   source?: boolean;
   /** Command-line arguments of the program. */
   args?: string[];
-  /** The program's whole environment (nothing is inherited but PATH). */
+  /** The program's environment (only PATH and Deno's cache location are added). */
   env?: Record<string, string>;
   /** Run inside this network namespace (`ip netns exec`). */
   netns?: string;
