@@ -15,7 +15,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { Lab, waitFor } from "./lab.ts";
+import { createVtepByHand, Lab, waitFor } from "./lab.ts";
 import { realisticNode } from "../tests/kube/memory/realistic_node.ts";
 
 const decoder = new TextDecoder();
@@ -75,27 +75,7 @@ async function kernelCounts(lab: Lab): Promise<number> {
 async function ipBatchFloor(lab: Lab, peers: ReturnType<typeof peer>[]): Promise<number> {
   // A fresh node with the same device, programmed by iproute2 from batch files.
   const node = lab.node("floor");
-  await node.netns.check([
-    "ip",
-    "link",
-    "add",
-    "flannel.1",
-    "address",
-    "0e:ff:00:00:00:01",
-    "type",
-    "vxlan",
-    "id",
-    "1",
-    "dev",
-    "eth0",
-    "local",
-    node.ip,
-    "dstport",
-    "8472",
-    "nolearning",
-  ]);
-  await node.netns.check(["ip", "addr", "add", "10.0.1.0/32", "dev", "flannel.1"]);
-  await node.netns.check(["ip", "link", "set", "flannel.1", "up"]);
+  await createVtepByHand(node, "0e:ff:00:00:00:01", "10.0.1.0");
   const neigh = peers.map((p) =>
     `neigh replace ${p.vtep} lladdr ${p.mac} dev flannel.1 nud permanent`
   );

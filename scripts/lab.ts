@@ -446,9 +446,12 @@ export class Lab implements AsyncDisposable {
   }
 }
 
-/** Sets up a stock flanneld-like node by hand: its annotations in the API, its VTEP and peers. */
-export async function programStockFlannelNode(lab: Lab, node: LabNode, mac: string): Promise<void> {
-  const vtep = node.podCIDR.replace(/\/\d+$/, "");
+/** What flanneld sets up on `node` itself, done with iproute2: flannel.1 with `mac`, its address. */
+export async function createVtepByHand(
+  node: LabNode,
+  mac: string,
+  vtepAddress: string,
+): Promise<void> {
   await node.netns.check([
     "ip",
     "link",
@@ -470,8 +473,14 @@ export async function programStockFlannelNode(lab: Lab, node: LabNode, mac: stri
     "8472",
     "nolearning",
   ]);
-  await node.netns.check(["ip", "addr", "add", `${vtep}/32`, "dev", "flannel.1"]);
+  await node.netns.check(["ip", "addr", "add", `${vtepAddress}/32`, "dev", "flannel.1"]);
   await node.netns.check(["ip", "link", "set", "flannel.1", "up"]);
+}
+
+/** Sets up a stock flanneld-like node by hand: its annotations in the API, its VTEP and peers. */
+export async function programStockFlannelNode(lab: Lab, node: LabNode, mac: string): Promise<void> {
+  const vtep = node.podCIDR.replace(/\/\d+$/, "");
+  await createVtepByHand(node, mac, vtep);
   await node.netns.check(["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
   await lab.api.control({
     op: "mergeNode",
