@@ -14,8 +14,11 @@ import type { DriverErrorShape, DriverResponse } from "./driver.ts";
 
 export const DRIVER = `${ROOT}/tests/netlink/driver.ts`;
 
-/** The argv that runs a test script with only the permission the binding needs. */
-export function denoScript(script: string, ...args: string[]): string[] {
+/**
+ * The argv that runs a test script with only the permission the binding needs (and `v8Flags`,
+ * e.g. `--expose-gc`, when given).
+ */
+export function denoScript(script: string, args: string[] = [], v8Flags: string[] = []): string[] {
   return [
     Deno.execPath(),
     "run",
@@ -24,6 +27,7 @@ export function denoScript(script: string, ...args: string[]): string[] {
     "--config",
     `${ROOT}/deno.json`,
     "--allow-ffi",
+    ...(v8Flags.length > 0 ? [`--v8-flags=${v8Flags.join(",")}`] : []),
     script,
     ...args,
   ];

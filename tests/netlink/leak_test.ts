@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createNetns } from "../helpers/netns.ts";
 import { ROOT } from "../helpers/programs.ts";
+import { denoScript } from "./harness.ts";
 import type { ChurnReport } from "./churn.ts";
 
 const CHURN = `${ROOT}/tests/netlink/churn.ts`;
@@ -10,20 +11,7 @@ const MAX_RSS_GROWTH = 1024 * 1024;
 
 Deno.test("thousands of netlink calls leave no libnl objects behind", async () => {
   await using ns = await createNetns("kn-nl-");
-  const output = await ns.check([
-    Deno.execPath(),
-    "run",
-    "--quiet",
-    "--no-prompt",
-    "--config",
-    `${ROOT}/deno.json`,
-    "--allow-ffi",
-    "--v8-flags=--expose-gc",
-    CHURN,
-    "1500",
-    "1500",
-    "2",
-  ]);
+  const output = await ns.check(denoScript(CHURN, ["1500", "1500", "2"], ["--expose-gc"]));
   const report = JSON.parse(output) as ChurnReport;
   console.log(
     `churn: ${report.rounds} rounds (${report.operations} calls) per interval, ` +
