@@ -17,6 +17,7 @@ import { createNetns, type Netns } from "../tests/helpers/netns.ts";
 import { commandLine } from "../tests/helpers/programs.ts";
 import { ROOT } from "./programs.ts";
 import type { ControlRequest } from "./lab_apiserver.ts";
+import type { CacheSnapshot, YurthubSetting } from "../tests/kube/apiserver.ts";
 
 export const LAN_GATEWAY = "192.168.50.254";
 export const CLUSTER_NETWORK = "10.244.0.0/16";
@@ -101,6 +102,21 @@ export class LabApi {
       | { metadata?: { annotations?: Record<string, string> } }
       | null;
     return node?.metadata?.annotations ?? {};
+  }
+
+  /** The cloud now, for serveSnapshot later (see TestApiServer.snapshot). */
+  snapshot(): Promise<CacheSnapshot> {
+    return this.control({ op: "snapshot" });
+  }
+
+  /** Cloud down; yurthub answers from `snapshot` without the nodes in `omit`. */
+  async serveSnapshot(snapshot: CacheSnapshot, omit: string[] = []): Promise<void> {
+    await this.control({ op: "serveSnapshot", snapshot, omit });
+  }
+
+  /** online, cached, snapshot or uncached (see TestApiServer.setYurthubMode). */
+  async setYurthubMode(setting: YurthubSetting): Promise<void> {
+    await this.control({ op: "setYurthubMode", setting });
   }
 
   async stop(): Promise<void> {

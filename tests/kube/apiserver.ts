@@ -401,6 +401,9 @@ export class TestApiServer {
    * cache changes under them. Setting `online` while online changes nothing.
    */
   setYurthubMode(setting: YurthubSetting): void {
+    if (typeof setting !== "object" || setting === null) {
+      throw new Error("a yurthub setting is an object { mode, ... }");
+    }
     if (setting.mode === "online" && this.#yurthubMode === "online") return;
     switch (setting.mode) {
       case "online":
