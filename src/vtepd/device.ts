@@ -42,10 +42,14 @@ export type DeviceKernel = Pick<
   | "deleteAddress"
 >;
 
+/** What `ensureDevice` had to change: each kind a repair when the device was set up before. */
+export type DeviceChange = "created" | "recreated" | "mtu" | "mac" | "address" | "up";
+
 export interface DeviceOutcome {
   link: Link;
   /** What was done, one short phrase each, for the log. */
   actions: string[];
+  changes: Set<DeviceChange>;
 }
 
 /** Why an existing device cannot be reused, or undefined when it can (flanneld's rules). */
@@ -95,6 +99,7 @@ function ensureAddress(
   link: Link,
   spec: DeviceSpec,
   actions: string[],
+  changes: Set<DeviceChange>,
 ): void {
   let present = false;
   for (const address of kernel.listAddresses({ ifindex: link.index, family: 4 })) {
@@ -108,17 +113,20 @@ function ensureAddress(
     if (ip && cidrContains(spec.network, ip)) {
       kernel.deleteAddress(link.index, text);
       actions.push(`removed old address ${text}`);
+      changes.add("address");
     }
   }
   if (!present) {
     kernel.addAddress(link.index, spec.address);
     actions.push(`address ${spec.address} added`);
+    changes.add("address");
   }
 }
 
 /** Makes the device match `spec`; returns it as read back from the kernel. */
 export function ensureDevice(kernel: DeviceKernel, spec: DeviceSpec): DeviceOutcome {
   const actions: string[] = [];
+  const changes = new Set<DeviceChange>();
   let link = kernel.getLink(spec.name);
   if (link) {
     const reason = incompatibility(link, spec);
@@ -126,33 +134,42 @@ export function ensureDevice(kernel: DeviceKernel, spec: DeviceSpec): DeviceOutc
       kernel.deleteLink(link.index);
       link = create(kernel, spec);
       actions.push(`recreated (${reason}) with MAC ${spec.mac}`);
+      changes.add("recreated");
     } else {
       if (link.mtu !== spec.mtu) {
         kernel.setLinkMtu(link.index, spec.mtu);
         actions.push(`MTU ${link.mtu} → ${spec.mtu}`);
+        changes.add("mtu");
       }
       if (link.mac !== spec.mac) {
         setMac(kernel, link, spec.mac);
         actions.push(`MAC ${link.mac} → ${spec.mac}`);
+        changes.add("mac");
       }
       if (actions.length === 0) actions.push("reused unchanged");
     }
   } else {
     link = create(kernel, spec);
     actions.push(`created with MAC ${spec.mac}`);
+    changes.add("created");
   }
-  ensureAddress(kernel, link, spec, actions);
-  if (!link.up || actions.some((action) => action.startsWith("MAC"))) kernel.setLinkUp(link.index);
+  ensureAddress(kernel, link, spec, actions, changes);
+  if (!link.up || changes.has("mac")) {
+    kernel.setLinkUp(link.index);
+    if (!link.up) changes.add("up");
+  }
   // Read back after link-up: udev or NetworkManager may rewrite the MAC of a new device.
   let current = kernel.getLink(link.index);
   if (current && current.mac !== spec.mac) {
     actions.push(`MAC changed behind our back to ${current.mac}; reset to ${spec.mac}`);
+    changes.add("mac");
     setMac(kernel, current, spec.mac);
     kernel.setLinkUp(current.index);
     current = kernel.getLink(current.index);
   }
   if (!current) throw new Error(`device ${spec.name} vanished while being configured`);
-  return { link: current, actions };
+  if (changes.size > 0 && actions[0] === "reused unchanged") actions.shift();
+  return { link: current, actions, changes };
 }
 
 /** The device, or undefined when it does not exist. */

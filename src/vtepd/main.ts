@@ -8,11 +8,12 @@ import { createLogger } from "../log/log.ts";
 import { flannelAnnotationKeys } from "../kube/annotations.ts";
 import { createNodeApi } from "../kube/client.ts";
 import { loadKubeConfig } from "../kube/config.ts";
-import { openNetlink } from "../netlink/mod.ts";
+import { openKernelMonitor, openNetlink } from "../netlink/mod.ts";
 import { VERSION } from "../version.ts";
 import { VtepDaemon } from "./daemon.ts";
 import { parseFlags } from "./flags.ts";
 import { serveHealth } from "./health.ts";
+import { readiness } from "./readiness.ts";
 import { parseNetConf } from "./netconf.ts";
 import { readMachineId } from "./state.ts";
 import { loadIPv6, parseIP } from "../net/ip.ts";
@@ -41,6 +42,8 @@ async function main(): Promise<number> {
   });
   const api = createNodeApi(kubeConfig, { userAgent: flags.userAgent, logger: log });
   const netlink = openNetlink();
+  // Opened before the daemon touches the kernel, so no change can slip between the two.
+  const kernelChanges = openKernelMonitor();
 
   const daemon = new VtepDaemon({
     nodeName: flags.nodeName,
@@ -52,10 +55,12 @@ async function main(): Promise<number> {
     stateDir: flags.stateDir,
     resyncSeconds: flags.resyncSeconds,
     machineId: await readMachineId(),
-  }, { netlink, api, log });
+  }, { netlink, api, log, kernelChanges });
 
   const health = flags.healthzPort > 0
-    ? serveHealth(flags.healthzIP, flags.healthzPort, { ready: () => daemon.ready() })
+    ? serveHealth(flags.healthzIP, flags.healthzPort, {
+      readiness: () => readiness(daemon.status(), `flannel.${netConf.backend.vni}`),
+    })
     : undefined;
 
   const stopped = new Promise<void>((resolve) => {
@@ -68,6 +73,7 @@ async function main(): Promise<number> {
   log.info("stopping; the data plane stays in place");
   await daemon.stop();
   await health?.shutdown();
+  kernelChanges.close();
   netlink.close();
   return 0;
 }
