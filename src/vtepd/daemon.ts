@@ -271,7 +271,13 @@ export class VtepDaemon {
     clearTimeout(this.#resyncTimer);
     await Promise.all([this.#informer?.stop(), this.#publisher?.stop(), this.#drift?.stop()]);
     await this.#peerSync.settled();
-    // A last save still under way is worth a short wait: it may hold the newest peers.
+    // The newest resourceVersion is saved with peer changes only; saving it on the way out
+    // lets the next start tell a stale cache by it more often. A last save is worth a short
+    // wait: it may hold the newest peers.
+    const newer = this.#store.latest?.resourceVersion !== this.#table.resourceVersion;
+    if (this.#lease && this.#mac !== "" && newer) {
+      this.#persist();
+    }
     await settlesWithin(this.#store.flush(), 2000);
     await this.#store.close();
     // The data plane stays in place: pods keep working while the daemon is away.

@@ -133,6 +133,7 @@ export class PeerSync implements NodeInformerHandlers {
 
   onUpsert(node: NodeView): void {
     if (node.name === this.#options.selfName) {
+      if (node.resourceVersion) this.#table.observe(node.resourceVersion);
       this.#options.onOwnNode?.(node);
       return;
     }
