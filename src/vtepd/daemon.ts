@@ -36,6 +36,7 @@ import {
   disableAcceptRA,
   ensureDevice,
   findDevice,
+  vxlanMTU,
 } from "./device.ts";
 import { type ChangeSource, DriftWatch } from "./drift_watch.ts";
 import { repairReason } from "./drift_rules.ts";
@@ -94,6 +95,8 @@ export interface DaemonStatus {
   repairs: Record<RepairKind, number>;
   /** Repair passes started by kernel change notifications. */
   driftPasses: number;
+  /** Peers left out of the kernel because another node already uses their VTEP MAC. */
+  duplicateMacPeers: number;
 }
 
 /** A fatal configuration problem: the daemon cannot work until an operator fixes it. */
@@ -205,6 +208,7 @@ export class VtepDaemon {
       state: this.#store.health,
       repairs: { ...this.#repairs },
       driftPasses: this.#drift?.passes ?? 0,
+      duplicateMacPeers: this.#table.conflicts.size,
     };
   }
 
@@ -230,6 +234,8 @@ export class VtepDaemon {
       this.#log.warn("ignoring unusable state file", { reason: this.#state.reason });
     }
     this.#underlay = await this.#waitForUnderlay();
+    const mtu = vxlanMTU(this.#options.netConf.backend.mtu, this.#underlay);
+    if (mtu.warning) this.#log.warn(mtu.warning);
     const saved = this.#usableState();
     let ownNode: NodeView | undefined;
     this.#lease = saved?.lease ? this.#savedLease(saved.lease.podCIDR) : undefined;
@@ -377,6 +383,7 @@ export class VtepDaemon {
     });
     this.#mac = choice.mac;
     this.#macSource = choice.source;
+    this.#table.setOwnMAC(choice.mac);
     this.#log.info("VTEP MAC chosen", { mac: choice.mac, source: choice.source });
     for (const reason of choice.skipped) this.#log.warn("MAC source skipped", { reason });
   }
@@ -409,7 +416,7 @@ export class VtepDaemon {
     return {
       name: this.#deviceName,
       mac: this.#mac,
-      mtu: (backend.mtu || underlay.mtu) - 50,
+      mtu: vxlanMTU(backend.mtu, underlay).mtu,
       vni: backend.vni,
       port: backend.port,
       local: underlay.address,
@@ -425,6 +432,12 @@ export class VtepDaemon {
   #configureDevice(): Set<DeviceChange> {
     const outcome = ensureDevice(this.#netlink, this.#deviceSpec());
     this.#ifindex = outcome.link.index;
+    for (const failure of outcome.failures) {
+      this.#log.error("cannot set an attribute of the VXLAN device; will retry", {
+        device: this.#deviceName,
+        failure,
+      });
+    }
     if (outcome.changes.size > 0) {
       this.#log.info("VXLAN device configured", {
         device: this.#deviceName,

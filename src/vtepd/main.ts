@@ -14,11 +14,14 @@ import { VtepDaemon } from "./daemon.ts";
 import { parseFlags } from "./flags.ts";
 import { serveHealth } from "./health.ts";
 import { readiness } from "./readiness.ts";
+import { ifaceFlagProblem } from "./underlay.ts";
 import { parseNetConf } from "./netconf.ts";
 import { readMachineId } from "./state.ts";
 import { loadIPv6, parseIP } from "../net/ip.ts";
 
 async function main(): Promise<number> {
+  // Flags, nodes and interfaces may carry IPv6 addresses even though the overlay is IPv4.
+  await loadIPv6();
   const parsed = parseFlags(Deno.args, (name) => Deno.env.get(name));
   if (parsed.kind !== "run") {
     console.log(parsed.text);
@@ -26,13 +29,13 @@ async function main(): Promise<number> {
   }
   const flags = parsed.flags;
   const log = createLogger({ level: flags.logLevel });
-  // Nodes and interfaces may carry IPv6 addresses even though the overlay is IPv4.
-  await loadIPv6();
   log.info("keepnet-vtepd starting", { version: VERSION, node: flags.nodeName });
 
   if (flags.publicIP !== undefined && parseIP(flags.publicIP)?.family !== 4) {
     throw new Error(`--public-ip ${JSON.stringify(flags.publicIP)} is not an IPv4 address`);
   }
+  const ifaceProblem = ifaceFlagProblem(flags.iface);
+  if (ifaceProblem) throw new Error(ifaceProblem);
   const netConf = parseNetConf(await Deno.readTextFile(flags.netConfigPath));
   const prefix = flannelAnnotationKeys(flags.kubeAnnotationPrefix);
   if ("error" in prefix) throw new Error(`--kube-annotation-prefix: ${prefix.error}`);

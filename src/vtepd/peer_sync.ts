@@ -143,15 +143,35 @@ export class PeerSync implements NodeInformerHandlers {
       if (node.resourceVersion) this.#table.observe(node.resourceVersion);
       return;
     }
+    const conflicts = this.#conflictKey();
     const change = this.#table.upsert(peer);
-    if (change) this.#enqueue({ changes: [change], persist: true });
+    if (change) this.#enqueueChange(change, conflicts);
   }
 
   onDelete(node: NodeView): void {
     if (node.name === this.#options.selfName) return;
     this.#peerErrors.delete(node.name);
+    const conflicts = this.#conflictKey();
     const change = this.#table.remove(node.name, node.resourceVersion || undefined);
-    if (change) this.#enqueue({ changes: [change], persist: true });
+    if (change) this.#enqueueChange(change, conflicts);
+  }
+
+  /** Which peers are left out for a taken MAC, as one comparable value. */
+  #conflictKey(): string {
+    return [...this.#table.conflicts.keys()].sort().join(",");
+  }
+
+  /**
+   * One change from a watch event. It is programmed on its own, unless it touched a VTEP MAC
+   * conflict (who owns a MAC may have changed): then a full pass sorts out every peer of it.
+   */
+  #enqueueChange(change: PeerChange, conflictsBefore: string): void {
+    const touched = this.#table.conflicts.has(change.peer.name) ||
+      conflictsBefore !== this.#conflictKey() ||
+      conflictsBefore.split(",").includes(change.peer.name);
+    if (touched) {
+      this.#enqueue({ changes: [], persist: true, full: { collectGarbage: false } });
+    } else this.#enqueue({ changes: [change], persist: true });
   }
 
   onBookmark(resourceVersion: string): void {
@@ -197,7 +217,9 @@ export class PeerSync implements NodeInformerHandlers {
           const started = performance.now();
           let report: ReconcileReport;
           try {
-            report = this.#options.reconciler.reconcile(this.#table.peers, { collectGarbage });
+            report = this.#options.reconciler.reconcile(this.#table.programmable(), {
+              collectGarbage,
+            });
           } catch (error) {
             for (const work of full) work.done?.(undefined);
             throw error;

@@ -13,6 +13,10 @@
  *   a property of one list: the next list is judged afresh.
  * - The newest resourceVersion seen (lists, events, bookmarks) is remembered, and saved with the
  *   peers, so a stale cache is recognised after a reboot as well.
+ * - A VTEP MAC belongs to the first peer that advertised it. A peer advertising a MAC another
+ *   peer already uses, or this node's own (a cloned disk, a bad image), stays in the table but is
+ *   not programmed, and is reported: an FDB entry that flipped between two nodes on every change
+ *   would break both.
  *
  * @module
  */
@@ -53,6 +57,14 @@ export interface PeerTableOptions {
   log: Logger;
 }
 
+/** A peer left out of the kernel because its VTEP MAC is taken. */
+export interface MacConflict {
+  node: string;
+  mac: string;
+  /** The peer that advertised the MAC first, or this node. */
+  owner: string;
+}
+
 /** Whether two peers need the same kernel entries. */
 export function samePeer(a: Peer, b: Peer): boolean {
   return a.podCIDR === b.podCIDR && a.publicIP === b.publicIP && a.mac === b.mac;
@@ -64,6 +76,11 @@ export class PeerTable {
   #peers = new Map<string, Peer>();
   #resourceVersion: string | undefined;
   #warnedIncomparable = false;
+  #ownMAC: string | undefined;
+  /** When each peer began advertising its current MAC: the earliest claim owns it. */
+  #claims = new Map<string, number>();
+  #nextClaim = 0;
+  #conflicts = new Map<string, MacConflict>();
 
   constructor(options: PeerTableOptions) {
     this.#selfName = options.selfName;
@@ -72,6 +89,23 @@ export class PeerTable {
 
   get peers(): ReadonlyMap<string, Peer> {
     return this.#peers;
+  }
+
+  /** The peers whose entries belong in the kernel: all but those whose MAC is taken. */
+  programmable(): ReadonlyMap<string, Peer> {
+    if (this.#conflicts.size === 0) return this.#peers;
+    return new Map([...this.#peers].filter(([name]) => !this.#conflicts.has(name)));
+  }
+
+  /** Peers left out of the kernel because another node already uses their VTEP MAC. */
+  get conflicts(): ReadonlyMap<string, MacConflict> {
+    return this.#conflicts;
+  }
+
+  /** This node's own VTEP MAC: a peer advertising it is a conflict too. */
+  setOwnMAC(mac: string): void {
+    this.#ownMAC = mac;
+    this.#findConflicts();
   }
 
   /** The newest resourceVersion seen, if any. */
@@ -96,6 +130,7 @@ export class PeerTable {
       const change = this.#put(peer);
       if (change) changes.push(change);
     }
+    this.#findConflicts();
     return changes;
   }
 
@@ -111,11 +146,12 @@ export class PeerTable {
     if (reason === undefined) {
       for (const peer of [...this.#peers.values()]) {
         if (!list.names.has(peer.name)) {
-          this.#peers.delete(peer.name);
+          this.#delete(peer.name);
           changes.push({ kind: "remove", peer });
         }
       }
     }
+    this.#findConflicts();
     return reason === undefined
       ? { authoritative: true, changes }
       : { authoritative: false, reason, changes };
@@ -124,7 +160,10 @@ export class PeerTable {
   /** An ADDED or MODIFIED event of a live watch. */
   upsert(peer: Peer): PeerChange | undefined {
     if (peer.resourceVersion !== undefined) this.observe(peer.resourceVersion);
-    return peer.name === this.#selfName ? undefined : this.#put(peer);
+    if (peer.name === this.#selfName) return undefined;
+    const change = this.#put(peer);
+    this.#findConflicts();
+    return change;
   }
 
   /** A DELETED event of a live watch. */
@@ -132,8 +171,44 @@ export class PeerTable {
     if (resourceVersion !== undefined) this.observe(resourceVersion);
     const peer = this.#peers.get(name);
     if (!peer) return undefined;
-    this.#peers.delete(name);
+    this.#delete(name);
+    this.#findConflicts();
     return { kind: "remove", peer };
+  }
+
+  #delete(name: string): void {
+    this.#peers.delete(name);
+    this.#claims.delete(name);
+  }
+
+  /** Recomputes which peers' MACs are taken, and reports each new conflict once. */
+  #findConflicts(): void {
+    const owners = new Map<string, string>();
+    const byClaim = [...this.#peers.values()].sort((a, b) =>
+      this.#claims.get(a.name)! - this.#claims.get(b.name)!
+    );
+    const conflicts = new Map<string, MacConflict>();
+    for (const peer of byClaim) {
+      const owner = peer.mac === this.#ownMAC ? "this node" : owners.get(peer.mac);
+      if (owner === undefined) owners.set(peer.mac, peer.name);
+      else conflicts.set(peer.name, { node: peer.name, mac: peer.mac, owner });
+    }
+    for (const [name, conflict] of conflicts) {
+      const known = this.#conflicts.get(name);
+      if (known?.mac === conflict.mac && known.owner === conflict.owner) continue;
+      this.#log.error(
+        conflict.owner === "this node"
+          ? "a peer advertises this node's own VTEP MAC; leaving it out of the kernel"
+          : "two nodes advertise the same VTEP MAC; the first keeps it, the other is left out",
+        { mac: conflict.mac, owner: conflict.owner, node: conflict.node },
+      );
+    }
+    for (const name of this.#conflicts.keys()) {
+      if (!conflicts.has(name) && this.#peers.has(name)) {
+        this.#log.info("peer's VTEP MAC is its own again; programming it", { node: name });
+      }
+    }
+    this.#conflicts = conflicts;
   }
 
   /** A resourceVersion the API handed out (a list, an event, a bookmark). */
@@ -174,6 +249,7 @@ export class PeerTable {
     const previous = this.#peers.get(peer.name);
     if (!previous) {
       this.#peers.set(peer.name, peer);
+      this.#claims.set(peer.name, this.#nextClaim++);
       return { kind: "upsert", peer };
     }
     if (
@@ -183,6 +259,7 @@ export class PeerTable {
       return undefined;
     }
     this.#peers.set(peer.name, peer);
+    if (previous.mac !== peer.mac) this.#claims.set(peer.name, this.#nextClaim++);
     return samePeer(previous, peer) ? undefined : { kind: "upsert", peer, previous };
   }
 }

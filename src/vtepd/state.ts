@@ -23,8 +23,10 @@ export interface VtepState {
   nodeName: string;
   /** /etc/machine-id when the state was written: a cloned disk must not clone the MAC. */
   machineId?: string;
-  /** The VTEP MAC this node advertises, kept for the life of the node. */
-  vtepMAC: string;
+  /** The VTEP MAC this node advertises, kept for the life of the node (absent if unusable). */
+  vtepMAC?: string;
+  /** When loading: the file's MAC, which is not usable as a unicast VTEP MAC (never written). */
+  unusableMAC?: string;
   vni: number;
   /** This node's pod CIDR and advertised public IP, as last configured. */
   lease?: SavedLease;
@@ -54,15 +56,17 @@ function validate(document: unknown): VtepState | string {
   const record = document as Record<string, unknown>;
   if (record.version !== FORMAT_VERSION) return `unknown format version ${record.version}`;
   if (typeof record.nodeName !== "string" || record.nodeName === "") return "nodeName missing";
-  const mac = typeof record.vtepMAC === "string" ? parseMAC(record.vtepMAC) : undefined;
-  if (!mac) return "vtepMAC missing or malformed";
   if (typeof record.vni !== "number") return "vni missing";
   const state: VtepState = {
     nodeName: record.nodeName,
-    vtepMAC: mac,
     vni: record.vni,
     updatedAt: typeof record.updatedAt === "string" ? record.updatedAt : "",
   };
+  // A MAC the kernel refuses for a VXLAN device (multicast, all-zero, broadcast) is set aside:
+  // the rest of the file (lease, peers) is still good, and the MAC comes from the next source.
+  const mac = typeof record.vtepMAC === "string" ? parseMAC(record.vtepMAC) : undefined;
+  if (mac && isUsableUnicastMAC(mac)) state.vtepMAC = mac;
+  else state.unusableMAC = JSON.stringify(record.vtepMAC ?? null);
   if (typeof record.machineId === "string") state.machineId = record.machineId;
   const lease = validLease(record.lease);
   if (lease) state.lease = lease;
@@ -126,7 +130,8 @@ export async function loadState(stateDir: string): Promise<StateLoad> {
 
 export async function saveState(stateDir: string, state: VtepState): Promise<void> {
   await Deno.mkdir(stateDir, { recursive: true, mode: 0o755 });
-  const document = { version: FORMAT_VERSION, ...state };
+  const { unusableMAC: _, ...kept } = state;
+  const document = { version: FORMAT_VERSION, ...kept };
   await replaceFileDurably(statePath(stateDir), JSON.stringify(document, null, 2) + "\n");
 }
 

@@ -48,6 +48,8 @@ export interface HarnessOptions {
   kernelChanges?: boolean;
   writeState?: (dir: string, state: VtepState) => Promise<void>;
   persistDeadlineMs?: number;
+  /** net-conf's Backend.MTU. */
+  backendMTU?: number;
 }
 
 /** The Node objects of the cluster: this node (edge-1, without annotations) and two peers. */
@@ -64,7 +66,10 @@ export async function daemonHarness(options: HarnessOptions = {}): Promise<Harne
   const log = recordingLogger();
   const daemonOptions: DaemonOptions = {
     nodeName: "edge-1",
-    netConf: NET_CONF,
+    netConf: {
+      network: NET_CONF.network,
+      backend: { ...NET_CONF.backend, mtu: options.backendMTU ?? 0 },
+    },
     keys: KEYS,
     iface: ["eth0"],
     subnetFile: `${dir}/run/subnet.env`,

@@ -15,6 +15,7 @@ function status(overrides: Partial<DaemonStatus> = {}): DaemonStatus {
     state: { writes: 3, failures: 0 },
     repairs: { device: 0, mac: 0, mtu: 0, address: 0, up: 0, neighbour: 0, fdb: 0, route: 0 },
     driftPasses: 0,
+    duplicateMacPeers: 0,
     ...overrides,
   };
 }
