@@ -76,6 +76,8 @@ export interface DaemonDeps {
   kernelChanges?: ChangeSource<KernelChange>;
   /** Writes the state file (tests inject a failing disk). Default: state.ts's `saveState`. */
   writeState?: (stateDir: string, state: VtepState) => Promise<void>;
+  /** Called once, when the data plane first becomes ready (systemd's READY=1). */
+  onReady?: (summary: string) => void;
 }
 
 /** What the daemon repaired, by kind, since it started. */
@@ -128,6 +130,8 @@ export class VtepDaemon {
   readonly #peerSync: PeerSync;
   readonly #stop = new AbortController();
   readonly #kernelChanges: ChangeSource<KernelChange> | undefined;
+  readonly #onReady: ((summary: string) => void) | undefined;
+  #readyAnnounced = false;
 
   #state: StateLoad = { kind: "missing" };
   #underlay: Underlay | undefined;
@@ -159,6 +163,7 @@ export class VtepDaemon {
     this.#api = deps.api;
     this.#log = deps.log;
     this.#kernelChanges = deps.kernelChanges;
+    this.#onReady = deps.onReady;
     this.#deviceName = `flannel.${options.netConf.backend.vni}`;
     this.#table = new PeerTable({ selfName: options.nodeName, log: deps.log });
     this.#store = new StateStore({
@@ -255,16 +260,14 @@ export class VtepDaemon {
         mac: this.#mac,
       });
     }
-    this.#configureDevice();
-    await this.#writeSubnetEnv();
-    if (this.ready()) {
-      this.#log.info("data plane ready", {
-        device: this.#deviceName,
-        mac: this.#mac,
-        podCIDR: formatCIDR(this.#lease.podCIDR),
-        ms: Math.round(performance.now() - started),
-      });
+    try {
+      this.#configureDevice();
+    } catch (error) {
+      // Not fatal: the resync (and every kernel change) tries again.
+      this.#log.error("cannot configure the VXLAN device yet; will retry", { error });
     }
+    if (this.#ifindex !== undefined) await this.#writeSubnetEnv();
+    this.#announceReady(started);
     if (this.#table.peers.size > 0) await this.#peerSync.reprogram();
     this.#startPublisher();
     this.#startInformer();
@@ -287,6 +290,24 @@ export class VtepDaemon {
     await settlesWithin(this.#store.flush(), 2000);
     await this.#store.close();
     // The data plane stays in place: pods keep working while the daemon is away.
+  }
+
+  /** Logs (and tells systemd) the first time pods on this node can get a network. */
+  #announceReady(started?: number): void {
+    if (this.#readyAnnounced || !this.ready()) return;
+    this.#readyAnnounced = true;
+    const podCIDR = formatCIDR(this.#lease!.podCIDR);
+    this.#log.info("data plane ready", {
+      device: this.#deviceName,
+      mac: this.#mac,
+      podCIDR,
+      ms: started === undefined ? undefined : Math.round(performance.now() - started),
+    });
+    try {
+      this.#onReady?.(`data plane ready: ${this.#deviceName} ${this.#mac}, pod CIDR ${podCIDR}`);
+    } catch (error) {
+      this.#log.error("cannot tell systemd the daemon is ready", { error });
+    }
   }
 
   #usableState(): VtepState | undefined {
@@ -587,10 +608,11 @@ export class VtepDaemon {
       this.#log.error("cannot repair the VXLAN device; will retry", { error });
     }
     try {
-      await this.#writeSubnetEnv();
+      if (this.#ifindex !== undefined) await this.#writeSubnetEnv();
     } catch (error) {
       this.#log.error("cannot check subnet.env; will retry", { error });
     }
+    this.#announceReady();
     const report = await this.#peerSync.reprogram();
     if (report) this.#countRepairs(report, recreated);
   }

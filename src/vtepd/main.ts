@@ -15,6 +15,7 @@ import { parseFlags } from "./flags.ts";
 import { serveHealth } from "./health.ts";
 import { readiness } from "./readiness.ts";
 import { ifaceFlagProblem } from "./underlay.ts";
+import { openNotifier } from "./sd_notify.ts";
 import { parseNetConf } from "./netconf.ts";
 import { readMachineId } from "./state.ts";
 import { loadIPv6, parseIP } from "../net/ip.ts";
@@ -44,6 +45,8 @@ async function main(): Promise<number> {
     apiUrl: flags.kubeApiUrl,
   });
   const api = createNodeApi(kubeConfig, { userAgent: flags.userAgent, logger: log });
+  // systemd (Type=notify) learns when pods can get a network, and when the daemon stops.
+  const notifier = openNotifier(Deno.env.get("NOTIFY_SOCKET"));
   const netlink = openNetlink();
   // Opened before the daemon touches the kernel, so no change can slip between the two.
   const kernelChanges = openKernelMonitor();
@@ -58,7 +61,13 @@ async function main(): Promise<number> {
     stateDir: flags.stateDir,
     resyncSeconds: flags.resyncSeconds,
     machineId: await readMachineId(),
-  }, { netlink, api, log, kernelChanges });
+  }, {
+    netlink,
+    api,
+    log,
+    kernelChanges,
+    onReady: (summary) => notifier?.notify(`READY=1\nSTATUS=${summary}`),
+  });
 
   const health = flags.healthzPort > 0
     ? serveHealth(flags.healthzIP, flags.healthzPort, {
@@ -74,10 +83,16 @@ async function main(): Promise<number> {
   await Promise.race([daemon.start(), stopped]);
   await stopped;
   log.info("stopping; the data plane stays in place");
+  try {
+    notifier?.notify("STOPPING=1\nSTATUS=stopping; the data plane stays in place");
+  } catch (error) {
+    log.warn("cannot tell systemd the daemon is stopping", { error });
+  }
   await daemon.stop();
   await health?.shutdown();
   kernelChanges.close();
   netlink.close();
+  notifier?.close();
   return 0;
 }
 
