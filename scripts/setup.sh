@@ -11,6 +11,7 @@ APT_PACKAGES=(
   nodejs npm                     # npm installs the pinned Deno
   ca-certificates git unzip
   time                           # /usr/bin/time: peak memory in the benchmarks
+  prometheus                     # promtool checks /metrics; a real Prometheus scrapes it in a test
 )
 
 log() { printf 'setup: %s\n' "$*" >&2; }

@@ -99,6 +99,10 @@ export interface DaemonStatus {
   driftPasses: number;
   /** Peers left out of the kernel because another node already uses their VTEP MAC. */
   duplicateMacPeers: number;
+  /** Peers whose entries belong in the kernel (all but duplicate-MAC ones). */
+  peersProgrammed: number;
+  /** Netlink requests that failed (device attributes, peer entries); each is retried. */
+  netlinkErrors: number;
 }
 
 /** A fatal configuration problem: the daemon cannot work until an operator fixes it. */
@@ -132,6 +136,7 @@ export class VtepDaemon {
   readonly #kernelChanges: ChangeSource<KernelChange> | undefined;
   readonly #onReady: ((summary: string) => void) | undefined;
   #readyAnnounced = false;
+  #deviceErrors = 0;
 
   #state: StateLoad = { kind: "missing" };
   #underlay: Underlay | undefined;
@@ -214,6 +219,8 @@ export class VtepDaemon {
       repairs: { ...this.#repairs },
       driftPasses: this.#drift?.passes ?? 0,
       duplicateMacPeers: this.#table.conflicts.size,
+      peersProgrammed: this.#ifindex === undefined ? 0 : this.#table.programmable().size,
+      netlinkErrors: this.#reconciler.failures + this.#deviceErrors,
     };
   }
 
@@ -263,6 +270,7 @@ export class VtepDaemon {
     try {
       this.#configureDevice();
     } catch (error) {
+      this.#deviceErrors += 1;
       // Not fatal: the resync (and every kernel change) tries again.
       this.#log.error("cannot configure the VXLAN device yet; will retry", { error });
     }
@@ -453,6 +461,7 @@ export class VtepDaemon {
   #configureDevice(): Set<DeviceChange> {
     const outcome = ensureDevice(this.#netlink, this.#deviceSpec());
     this.#ifindex = outcome.link.index;
+    this.#deviceErrors += outcome.failures.length;
     for (const failure of outcome.failures) {
       this.#log.error("cannot set an attribute of the VXLAN device; will retry", {
         device: this.#deviceName,
@@ -605,6 +614,7 @@ export class VtepDaemon {
       else for (const change of changes) this.#repairs[DEVICE_REPAIRS[change]] += 1;
       if (recreated) this.#log.warn("VXLAN device was recreated; replaying every peer");
     } catch (error) {
+      this.#deviceErrors += 1;
       this.#log.error("cannot repair the VXLAN device; will retry", { error });
     }
     try {

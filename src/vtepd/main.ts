@@ -14,6 +14,7 @@ import { VtepDaemon } from "./daemon.ts";
 import { parseFlags } from "./flags.ts";
 import { serveHealth } from "./health.ts";
 import { readiness } from "./readiness.ts";
+import { renderMetrics } from "./metrics.ts";
 import { ifaceFlagProblem } from "./underlay.ts";
 import { openNotifier } from "./sd_notify.ts";
 import { parseNetConf } from "./netconf.ts";
@@ -72,6 +73,7 @@ async function main(): Promise<number> {
   const health = flags.healthzPort > 0
     ? serveHealth(flags.healthzIP, flags.healthzPort, {
       readiness: () => readiness(daemon.status(), `flannel.${netConf.backend.vni}`),
+      metrics: () => renderMetrics(daemon.status(), { version: VERSION, deno: Deno.version.deno }),
     })
     : undefined;
 
