@@ -56,7 +56,17 @@ function writeAll(stream: { writeSync(p: Uint8Array): number }, text: string): v
   while (written < bytes.length) written += stream.writeSync(bytes.subarray(written));
 }
 
+/** A runtime never passes arguments; a person does (`keepnet-ipam inspect`, `--help`). */
+async function runCommandLine(args: string[]): Promise<never> {
+  const { runCLI } = await import("./cli.ts");
+  const output = await runCLI(args);
+  if (output.stdout !== "") writeAll(Deno.stdout, output.stdout);
+  if (output.stderr !== "") writeAll(Deno.stderr, output.stderr);
+  Deno.exit(output.code);
+}
+
 async function main(): Promise<never> {
+  if (Deno.args.length > 0) return await runCommandLine(Deno.args);
   const output = await runPlugin(ipamPlugin, {
     getenv: (name) => Deno.env.get(name),
     readStdin: readInput,
