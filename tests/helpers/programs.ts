@@ -75,15 +75,15 @@ export interface RunResult {
   stderr: string;
 }
 
-/** Runs `program` to completion, feeding it `stdin`. */
+/** Runs `program` to completion, feeding it `stdin` (text, or bytes as they are). */
 export async function runProgram(
   program: ProgramName,
-  stdin: string,
+  stdin: string | Uint8Array,
   options: LaunchOptions = {},
 ): Promise<RunResult> {
   const child = spawnProgram(program, options);
   const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(stdin));
+  await writer.write(typeof stdin === "string" ? new TextEncoder().encode(stdin) : stdin);
   await writer.close();
   const output = await child.output();
   const decoder = new TextDecoder();
