@@ -49,6 +49,7 @@ import { PeerTable } from "./peer_table.ts";
 import { Reconciler, type ReconcileReport } from "./reconciler.ts";
 import { compareResourceVersions } from "./resource_version.ts";
 import { settlesWithin } from "./deadline.ts";
+import { readTextBounded, SMALL_FILE_LIMIT } from "./read_config.ts";
 import { loadState, type StateLoad, type VtepState } from "./state.ts";
 import { StateStore, type StateStoreHealth } from "./state_store.ts";
 import { renderSubnetEnv, type SubnetEnv, writeSubnetEnv } from "./subnet_env.ts";
@@ -241,7 +242,7 @@ export class VtepDaemon {
   /** Brings the data plane up, then keeps it in shape in the background. */
   async start(): Promise<void> {
     const started = performance.now();
-    this.#state = await loadState(this.#options.stateDir);
+    this.#state = loadState(this.#options.stateDir);
     if (this.#state.kind === "invalid") {
       this.#log.warn("ignoring unusable state file", { reason: this.#state.reason });
     }
@@ -490,7 +491,12 @@ export class VtepDaemon {
 
   async #writeSubnetEnv(): Promise<void> {
     const env = this.#subnetEnv();
-    const current = await Deno.readTextFile(this.#options.subnetFile).catch(() => undefined);
+    let current: string | undefined;
+    try {
+      current = readTextBounded(this.#options.subnetFile, SMALL_FILE_LIMIT, "subnet.env");
+    } catch {
+      current = undefined; // absent, or not what we write: written anew below
+    }
     if (current === renderSubnetEnv(env)) {
       this.#subnetEnvWritten = true;
       return;

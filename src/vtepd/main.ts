@@ -15,6 +15,7 @@ import { parseFlags } from "./flags.ts";
 import { serveHealth } from "./health.ts";
 import { readiness } from "./readiness.ts";
 import { renderMetrics } from "./metrics.ts";
+import { NET_CONF_LIMIT, readTextBounded } from "./read_config.ts";
 import { ifaceFlagProblem } from "./underlay.ts";
 import { openNotifier } from "./sd_notify.ts";
 import { parseNetConf } from "./netconf.ts";
@@ -38,7 +39,7 @@ async function main(): Promise<number> {
   }
   const ifaceProblem = ifaceFlagProblem(flags.iface);
   if (ifaceProblem) throw new Error(ifaceProblem);
-  const netConf = parseNetConf(await Deno.readTextFile(flags.netConfigPath));
+  const netConf = parseNetConf(readTextBounded(flags.netConfigPath, NET_CONF_LIMIT, "net-conf"));
   const prefix = flannelAnnotationKeys(flags.kubeAnnotationPrefix);
   if ("error" in prefix) throw new Error(`--kube-annotation-prefix: ${prefix.error}`);
   const kubeConfig = loadKubeConfig({
@@ -61,7 +62,7 @@ async function main(): Promise<number> {
     subnetFile: flags.subnetFile,
     stateDir: flags.stateDir,
     resyncSeconds: flags.resyncSeconds,
-    machineId: await readMachineId(),
+    machineId: readMachineId(),
   }, {
     netlink,
     api,
