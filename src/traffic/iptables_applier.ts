@@ -80,13 +80,13 @@ export class IptablesApplier implements ModeApplier {
     }
   }
 
+  /** Lists every chain at once (the listings are read-only), then compares. */
   async check(): Promise<string[]> {
-    const broken: string[] = [];
-    for (const unit of this.#units) {
-      const listing = await unit.tool.list(unit.set.table, unit.set.builtin, unit.set.chain);
-      if (!ruleSetInPlace(unit.set, listing)) broken.push(unit.name);
-    }
-    return broken;
+    const listings = await Promise.all(
+      this.#units.map((unit) => unit.tool.list(unit.set.table, unit.set.builtin, unit.set.chain)),
+    );
+    return this.#units.filter((unit, i) => !ruleSetInPlace(unit.set, listings[i]!))
+      .map((unit) => unit.name);
   }
 
   async repair(units: readonly string[], actions: TrafficAction[]): Promise<void> {

@@ -76,14 +76,13 @@ export class NftablesApplier implements ModeApplier {
   }
 
   async check(): Promise<string[]> {
-    const broken: Family[] = [];
-    for (const family of FAMILIES) {
-      const listing = await this.#nft.listTable(NFT_TABLES[family]);
+    const listings = await Promise.all(
+      FAMILIES.map((family) => this.#nft.listTable(NFT_TABLES[family])),
+    );
+    const broken = FAMILIES.filter((family, i) => {
       const installed = this.#installed.get(family);
-      if (listing === undefined || installed === undefined || listing !== installed) {
-        broken.push(family);
-      }
-    }
+      return listings[i] === undefined || installed === undefined || listings[i] !== installed;
+    });
     return this.#units(broken);
   }
 
