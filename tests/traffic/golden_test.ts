@@ -36,7 +36,7 @@ async function started(
   const rules = new TrafficRules(config, { runner: fake });
   const report = await rules.start();
   await rules.stop();
-  assert.equal(report.error, undefined, report.error?.message);
+  assert.equal(report.error, undefined, report.error?.message ?? "");
   return { fake, actions: report.actions };
 }
 
