@@ -20,6 +20,7 @@ import {
   type IptablesTable,
   masqueradeRules,
   ruleSetInPlace,
+  ruleText,
   teardownLines,
 } from "./iptables_rules.ts";
 import { FAMILY_NAME, IptablesTool, purposeOf, removeFlannelChains } from "./iptables_tool.ts";
@@ -123,9 +124,29 @@ export class IptablesApplier implements ModeApplier {
     ];
   }
 
+  /**
+   * One transaction, then a listing to confirm it: should iptables ever print a rule unlike
+   * our text, that is an error naming the line, not a silent repair at every resync.
+   */
   async #installUnit(unit: Unit): Promise<void> {
-    const listing = await unit.tool.list(unit.set.table, unit.set.builtin, unit.set.chain);
-    await unit.tool.restore(unit.set.table, installLines(unit.set, listing));
+    const { table, builtin, chain } = unit.set;
+    await unit.tool.restore(
+      table,
+      installLines(unit.set, await unit.tool.list(table, builtin, chain)),
+    );
+    const after = await unit.tool.list(table, builtin, chain);
+    if (ruleSetInPlace(unit.set, after)) return;
+    const expected = unit.set.rules.slice(1).map((rule) => ruleText("-A", rule));
+    const listed = after.chain ?? [];
+    const at = expected.findIndex((line, i) => listed[i] !== line);
+    throw new Error(
+      `${unit.name}: installed, but ${unit.tool.binaries.iptables} lists ` +
+        (at < 0
+          ? `POSTROUTING/FORWARD as ${JSON.stringify(after.builtin)}`
+          : `${JSON.stringify(listed[at] ?? "nothing")} where ${
+            JSON.stringify(expected[at])
+          } was written`),
+    );
   }
 
   /** flanneld's recycling of the old lease's masquerade rules (`SetupAndEnsureMasqRules`). */
@@ -143,10 +164,13 @@ export class IptablesApplier implements ModeApplier {
     const lines = teardownLines(old, listing);
     if (lines.length === 0) return;
     await unit.tool.restore(old.table, lines);
+    const unknown = previous.network.endsWith("/0") && previous.subnet.endsWith("/0");
     actions.push({
       kind: "removed",
       unit: unit.name,
-      reason: `the lease was ${previous.subnet} in ${previous.network}`,
+      reason: unknown
+        ? "no previous lease (subnet.env): the lease-independent rules are installed afresh"
+        : `the lease was ${previous.subnet} in ${previous.network}`,
     });
   }
 

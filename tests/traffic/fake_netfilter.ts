@@ -46,6 +46,8 @@ export class FakeNetfilter implements CommandRunner {
   iptablesVersion = "v1.8.9 (nf_tables)";
   nftFullyRandom = true;
   nftComments = true;
+  /** How `iptables -S` prints a stored rule (a different iptables might print it otherwise). */
+  printRule: (line: string) => string = (line) => line;
   /** iptables state by "family:table". */
   readonly iptables = new Map<string, Chains>();
   /** nft state by "family name". */
@@ -96,7 +98,7 @@ export class FakeNetfilter implements CommandRunner {
     const rules = this.iptables.get(`${family}:${table}`)?.get(name);
     if (!rules) return fail("iptables: No chain/target/match by that name.");
     const head = BUILTIN[table]!.includes(name) ? `-P ${name} ACCEPT` : `-N ${name}`;
-    return ok([head, ...rules, ""].join("\n"));
+    return ok([head, ...rules.map(this.printRule), ""].join("\n"));
   }
 
   #restore(family: number, input: string): CommandResult {

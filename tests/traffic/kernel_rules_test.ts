@@ -109,18 +109,18 @@ for (const [label, variant] of VARIANTS) {
         [4, ["-t", "filter", "-D", "FORWARD", "1"]],
         [6, ["-t", "filter", "-D", "FLANNEL-FWD", "2"]],
       ];
-      for (const [family, args] of damage) {
+      for (const [index, [family, args]] of damage.entries()) {
         await node.check([iptablesCommand(family, variant), "-w", ...args]);
         assert.notDeepEqual(await bothFamilies(node, variant), expected, args.join(" "));
-        const took = await waitFor(
+        await waitFor(
           `repair after ${args.join(" ")}`,
           async () =>
             JSON.stringify(await bothFamilies(node, variant)) === JSON.stringify(expected),
           RESYNC_S * 1000 + 1500,
         );
-        assert.ok(took < RESYNC_S * 1000 + 1500, `${took} ms`);
+        // One repair per damage: nothing else was touched, and nothing is repaired twice.
+        await waitFor("the pass to end", () => rules.stats.repairs === index + 1, 1000);
       }
-      assert.equal(rules.stats.repairs, damage.length);
     } finally {
       await rules.stop();
     }
@@ -196,7 +196,7 @@ Deno.test("nftables: a deleted rule, a flushed chain and a deleted table are rep
         RESYNC_S * 1000 + 1500,
       );
     }
-    assert.ok(rules.stats.repairs >= damage.length);
+    await waitFor("the last pass to end", () => rules.stats.repairs >= damage.length, 1000);
   } finally {
     await rules.stop();
   }

@@ -160,6 +160,21 @@ Deno.test("a failed install is reported and retried by the loop", async () => {
   }
 });
 
+Deno.test("an iptables that prints a rule unlike our text is an error naming the line, not silent churn", async () => {
+  const fake = new FakeNetfilter();
+  fake.printRule = (line) => line.replace("--mark 0x4000/0x4000", "--mark 0x4000");
+  const rules = new TrafficRules({ ipv4: IPV4, ipMasq: true, forwardRules: false }, {
+    runner: fake,
+  });
+  const report = await rules.start();
+  await rules.stop();
+  assert.match(
+    report.error?.message ?? "",
+    /iptables IPv4 masquerade: installed, but iptables lists ".*--mark 0x4000 -m comment.*" where ".*--mark 0x4000\/0x4000 .*" was written/,
+  );
+  assert.equal(rules.inPlace, false);
+});
+
 Deno.test("a missing iptables-restore or nft is one error naming the Debian package", async () => {
   const fake = new FakeNetfilter();
   fake.missing.add("iptables-restore");
