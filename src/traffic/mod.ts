@@ -11,7 +11,11 @@ export {
   type TrafficConfig,
   TrafficConfigError,
 } from "./config.ts";
-export { type PreviousLeases, readPreviousLeases } from "./previous_lease.ts";
+export {
+  type PreviousLeases,
+  previousLeasesFromSubnetEnv,
+  readPreviousLeases,
+} from "./previous_lease.ts";
 export {
   type CommandResult,
   type CommandRunner,
