@@ -150,29 +150,45 @@ export function decodeBackendData(text: string): Result<BackendData> {
   return { ok: vni === undefined ? { mac } : { vni, mac } };
 }
 
-/** What this node advertises: flanneld's annotations for the VXLAN backend, IPv4. */
-export interface OwnLease {
-  vni: number;
+/** This node's VTEP of one family, as it advertises it. */
+export interface OwnVtep {
   mac: string;
-  /** The detected public IPv4; a `public-ip-overwrite` annotation on the node takes precedence. */
+  /** The detected public IP; a `public-ip(v6)-overwrite` annotation on the node takes precedence. */
   publicIP: string;
 }
 
+/** What this node advertises: flanneld's annotations for the VXLAN backend, per family. */
+export interface OwnLease {
+  vni: number;
+  v4?: OwnVtep;
+  v6?: OwnVtep;
+}
+
 /**
- * The annotations flanneld's AcquireLease writes for a VXLAN node: kube-subnet-manager,
- * backend-type, backend-data and public-ip. `current` is the node's annotations as last seen;
- * its `public-ip-overwrite`, when set, replaces the advertised public IP, as in flanneld.
+ * The annotations flanneld's AcquireLease writes for a VXLAN node: kube-subnet-manager and
+ * backend-type always; backend-data and public-ip for the IPv4 overlay; backend-v6-data and
+ * public-ipv6 for the IPv6 one. `current` is the node's annotations as last seen; its
+ * `public-ip-overwrite` / `public-ipv6-overwrite`, when set, replaces the advertised public IP,
+ * as in flanneld.
  */
 export function flannelAnnotations(
   keys: FlannelAnnotationKeys,
   lease: OwnLease,
   current: Readonly<Record<string, string>> = {},
 ): Record<string, string> {
-  const overwrite = current[keys.publicIPOverwrite];
-  return {
+  const annotations: Record<string, string> = {
     [keys.kubeSubnetManager]: "true",
     [keys.backendType]: "vxlan",
-    [keys.backendData]: encodeBackendData(lease.vni, lease.mac),
-    [keys.publicIP]: overwrite ? overwrite : lease.publicIP,
   };
+  if (lease.v4) {
+    const overwrite = current[keys.publicIPOverwrite];
+    annotations[keys.backendData] = encodeBackendData(lease.vni, lease.v4.mac);
+    annotations[keys.publicIP] = overwrite ? overwrite : lease.v4.publicIP;
+  }
+  if (lease.v6) {
+    const overwrite = current[keys.publicIPv6Overwrite];
+    annotations[keys.backendV6Data] = encodeBackendData(lease.vni, lease.v6.mac);
+    annotations[keys.publicIPv6] = overwrite ? overwrite : lease.v6.publicIP;
+  }
+  return annotations;
 }

@@ -7,6 +7,7 @@
  * @module
  */
 import { formatCIDR, networkAddress, parseCIDR } from "../net/cidr.ts";
+import type { Family } from "../net/ip.ts";
 import type { Result } from "./result.ts";
 
 /** One entry of `status.conditions`. */
@@ -94,10 +95,11 @@ export function parseNode(object: unknown): Result<NodeView> {
 }
 
 /**
- * The node's IPv4 pod CIDR as flanneld picks it: the first IPv4 entry of one or two pod CIDRs
- * (more than two is an error), in Go's text form with host bits cleared (`10.244.1.0/24`).
+ * The node's pod CIDR of one family as flanneld picks it: the first entry of that family among one
+ * or two pod CIDRs (more than two is an error), in Go's text form with host bits cleared
+ * (`10.244.1.0/24`, `fd00:10:244:1::/64`).
  */
-export function ipv4PodCIDR(node: NodeView): Result<string> {
+export function podCIDROf(node: NodeView, family: Family): Result<string> {
   const cidrs = node.podCIDRs;
   if (cidrs.length === 0) return { error: "no pod CIDR assigned" };
   if (cidrs.length > 2) return { error: `${cidrs.length} pod CIDRs (at most 2 are allowed)` };
@@ -108,9 +110,21 @@ export function ipv4PodCIDR(node: NodeView): Result<string> {
     parsed.push(cidr);
   }
   // A v4-mapped address with an IPv6 mask (`::ffff:10.0.0.0/120`) is an IPv6 prefix to Go.
-  const v4 = parsed.find((cidr) => cidr.ip.family === 4 && cidr.maskFamily === 4);
-  if (!v4) return { error: `no IPv4 pod CIDR in ${cidrs.join(", ")}` };
-  return { ok: formatCIDR({ ...v4, ip: networkAddress(v4) }) };
+  const found = parsed.find((cidr) =>
+    family === 4
+      ? cidr.ip.family === 4 && cidr.maskFamily === 4
+      : cidr.ip.family === 6 || cidr.maskFamily === 6
+  );
+  if (!found) return { error: `no IPv${family} pod CIDR in ${cidrs.join(", ")}` };
+  if (found.ip.family !== family) {
+    return { error: `pod CIDR ${formatCIDR(found)} is an IPv4-mapped IPv6 prefix` };
+  }
+  return { ok: formatCIDR({ ...found, ip: networkAddress(found) }) };
+}
+
+/** The node's IPv4 pod CIDR (see podCIDROf). */
+export function ipv4PodCIDR(node: NodeView): Result<string> {
+  return podCIDROf(node, 4);
 }
 
 /** The condition of `type`, if the node has one. */

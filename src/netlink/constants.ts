@@ -41,6 +41,9 @@ export const RTPROT_UNSPEC = 0;
 export const RTPROT_BOOT = 3;
 export const RT_SCOPE_UNIVERSE = 0;
 export const RT_SCOPE_LINK = 253;
+/** `RTN_*` route types. */
+export const RTN_UNICAST = 1;
+export const RTN_BLACKHOLE = 6;
 /** In a delete request: match routes of any scope. */
 export const RT_SCOPE_NOWHERE = 255;
 export const RTNH_F_ONLINK = 0x4;

@@ -154,6 +154,8 @@ const ROUTE_SYMBOLS = {
   rtnl_route_set_dst: { parameters: ["pointer", "pointer"], result: "i32" },
   rtnl_route_set_table: { parameters: ["pointer", "u32"], result: "void" },
   rtnl_route_set_scope: { parameters: ["pointer", "u8"], result: "void" },
+  // (route, RTN_* type); returns 0 or -NLE_RANGE
+  rtnl_route_set_type: { parameters: ["pointer", "u8"], result: "i32" },
   rtnl_route_set_protocol: { parameters: ["pointer", "u8"], result: "void" },
   rtnl_route_set_priority: { parameters: ["pointer", "u32"], result: "void" },
   // Takes ownership of the nexthop: it is freed with the route.

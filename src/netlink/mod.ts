@@ -44,6 +44,7 @@ export {
   NTF_SELF,
   NUD_PERMANENT,
   RT_TABLE_MAIN,
+  RTN_BLACKHOLE,
   RTNH_F_ONLINK,
   RTPROT_BOOT,
 } from "./constants.ts";

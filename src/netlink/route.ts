@@ -22,6 +22,7 @@ import {
   RT_SCOPE_UNIVERSE,
   RT_TABLE_MAIN,
   RT_TABLE_UNSPEC,
+  RTN_BLACKHOLE,
   RTNH_F_ONLINK,
   RTPROT_BOOT,
   RTPROT_UNSPEC,
@@ -133,6 +134,7 @@ interface RouteRequest {
   table: number;
   protocol: number;
   metric?: number;
+  blackhole: boolean;
 }
 
 function validateRoute(spec: RouteSpec, forDelete: boolean): RouteRequest {
@@ -142,7 +144,11 @@ function validateRoute(spec: RouteSpec, forDelete: boolean): RouteRequest {
     onlink: spec.onlink === true,
     table: requireInteger(spec.table ?? RT_TABLE_MAIN, 1, UINT32_MAX, "route table"),
     protocol: requireInteger(spec.protocol ?? RTPROT_BOOT, 0, 255, "route protocol"),
+    blackhole: spec.type === "blackhole",
   };
+  if (spec.type !== undefined && spec.type !== "unicast" && spec.type !== "blackhole") {
+    throw new TypeError(`route type ${JSON.stringify(spec.type)} is not unicast or blackhole`);
+  }
   if (spec.gateway !== undefined) {
     const gateway = requireIP(spec.gateway, "route gateway");
     if (gateway.family !== dst.ip.family) {
@@ -154,7 +160,13 @@ function validateRoute(spec: RouteSpec, forDelete: boolean): RouteRequest {
   if (spec.metric !== undefined) {
     request.metric = requireInteger(spec.metric, 0, UINT32_MAX, "route metric");
   }
-  if (!forDelete && request.gateway === undefined && request.ifindex === undefined) {
+  if (request.blackhole && (request.gateway !== undefined || request.ifindex !== undefined)) {
+    throw new TypeError(`blackhole route ${spec.dst} takes no gateway or device`);
+  }
+  if (
+    !forDelete && !request.blackhole && request.gateway === undefined &&
+    request.ifindex === undefined
+  ) {
     throw new TypeError(`route ${spec.dst} needs a gateway, an ifindex or both`);
   }
   if (!forDelete && request.onlink && (!request.gateway || request.ifindex === undefined)) {
@@ -164,7 +176,7 @@ function validateRoute(spec: RouteSpec, forDelete: boolean): RouteRequest {
 }
 
 function describe(verb: string, request: RouteRequest): string {
-  let text = `${verb} route ${formatCIDR(request.dst)}`;
+  let text = `${verb} route ${request.blackhole ? "blackhole " : ""}${formatCIDR(request.dst)}`;
   if (request.gateway) text += ` via ${formatIP(request.gateway)}`;
   if (request.ifindex !== undefined) text += ` dev ${request.ifindex}`;
   if (request.onlink) text += " onlink";
@@ -224,8 +236,12 @@ function sendRoute(
       lib.rtnl_route_set_scope(route, RT_SCOPE_NOWHERE);
     } else {
       lib.rtnl_route_set_protocol(route, request.protocol);
-      lib.rtnl_route_set_scope(route, request.gateway ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK);
+      lib.rtnl_route_set_scope(
+        route,
+        request.gateway || request.blackhole ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK,
+      );
     }
+    if (request.blackhole) lib.rtnl_route_set_type(route, RTN_BLACKHOLE);
     if (request.gateway || request.ifindex !== undefined) {
       addNexthop(socket, route, verb === "delete" ? { ...request, onlink: false } : request);
     }
@@ -241,7 +257,7 @@ function sendRoute(
   }
 }
 
-/** `ip route replace <dst> [via <gateway>] [dev <ifindex>] [onlink] [table N] [metric N]`. */
+/** `ip route replace [blackhole] <dst> [via <gateway>] [dev <ifindex>] [onlink] [table N] [metric N]`. */
 export function replaceRoute(socket: NetlinkSocket, spec: RouteSpec): void {
   sendRoute(socket, validateRoute(spec, false), "replace");
 }

@@ -193,6 +193,11 @@ export interface RouteSpec {
   protocol?: number;
   /** Route priority; default 0. */
   metric?: number;
+  /**
+   * `blackhole`: packets to `dst` are dropped here (`ip route replace blackhole <dst>`), needing
+   * no gateway or device. Default `unicast`.
+   */
+  type?: "unicast" | "blackhole";
 }
 
 /** The route the kernel would use for one destination (`ip route get`). */

@@ -1,16 +1,17 @@
 /**
- * The data plane flannel's VXLAN backend programs for each peer node, computed from the peer
- * table alone (which can be filled from the API or from local state):
+ * The data plane flannel's VXLAN backend programs for each peer node in one family, computed from
+ * the peer table alone (which can be filled from the API or from local state). For IPv4:
  *
  *   neighbour  <peer VTEP IP> lladdr <mac> permanent         (VTEP IP = peer podCIDR network address)
  *   FDB        <mac> dst <peer public IP> self permanent
  *   route      <peer podCIDR> via <peer VTEP IP> dev flannel.<VNI> onlink
  *
- * With DirectRouting and a peer whose public IP is on-link, only `<podCIDR> via <public IP>`.
+ * For IPv6 the same on `flannel-v6.<VNI>` (the neighbour an NDP entry). With DirectRouting and a
+ * peer whose public IP is on-link, only `<podCIDR> via <public IP>`.
  *
  * @module
  */
-import type { Peer } from "../kube/peer.ts";
+import type { FamilyPeer } from "../kube/peer.ts";
 import { formatCIDR, networkAddress, parseCIDR } from "../net/cidr.ts";
 import { formatIP } from "../net/ip.ts";
 
@@ -57,7 +58,7 @@ function canonicalCIDR(text: string): string {
 }
 
 /** The entries one peer needs. */
-export function peerDataPlane(peer: Peer, options: DesiredOptions): DataPlane {
+export function peerDataPlane(peer: FamilyPeer, options: DesiredOptions): DataPlane {
   const dst = canonicalCIDR(peer.podCIDR);
   if (options.directRouting && options.isOnLink?.(peer.publicIP)) {
     return { neighbours: [], fdb: [], routes: [{ dst, gateway: peer.publicIP, onlink: false }] };
@@ -71,7 +72,7 @@ export function peerDataPlane(peer: Peer, options: DesiredOptions): DataPlane {
 }
 
 /** The entries all peers need together. */
-export function desiredDataPlane(peers: Iterable<Peer>, options: DesiredOptions): DataPlane {
+export function desiredDataPlane(peers: Iterable<FamilyPeer>, options: DesiredOptions): DataPlane {
   const plane: DataPlane = { neighbours: [], fdb: [], routes: [] };
   for (const peer of peers) {
     const entries = peerDataPlane(peer, options);

@@ -17,12 +17,12 @@ export interface DeviceSpec {
   vni: number;
   /** 0: leave the kernel's default (8472). */
   port: number;
-  /** VTEP source address: the underlay interface's IPv4 address. */
+  /** VTEP source address: the underlay interface's address of the device's family. */
   local: string;
   underlay: number;
   learning: boolean;
   gbp: boolean;
-  /** `<own pod CIDR network address>/32`. */
+  /** `<own pod CIDR network address>/32` (`/128` for IPv6). */
   address: string;
   /** The cluster network: other addresses inside it are removed from the device. */
   network: CIDR;
@@ -54,8 +54,12 @@ export interface DeviceOutcome {
   failures: string[];
 }
 
-/** What VXLAN encapsulation adds to every packet (IPv4 outer header, UDP, VXLAN, Ethernet). */
-export const VXLAN_OVERHEAD = 50;
+/**
+ * What VXLAN encapsulation adds to every packet: the outer IP header, UDP, VXLAN and the inner
+ * Ethernet header — 50 bytes over IPv4, 70 over IPv6 (flanneld takes 50 for both, and the kernel
+ * then refuses the IPv6 device's MTU or fragments its packets).
+ */
+export const VXLAN_OVERHEAD = { 4: 50, 6: 70 } as const;
 
 /**
  * The device's MTU, as flanneld computes it: `Backend.MTU` (or the underlay's MTU) minus the
@@ -65,18 +69,20 @@ export const VXLAN_OVERHEAD = 50;
 export function vxlanMTU(
   backendMTU: number,
   underlay: { name: string; mtu: number },
+  family: 4 | 6 = 4,
 ): { mtu: number; warning?: string } {
-  if (backendMTU === 0) return { mtu: underlay.mtu - VXLAN_OVERHEAD };
+  const overhead = VXLAN_OVERHEAD[family];
+  if (backendMTU === 0) return { mtu: underlay.mtu - overhead };
   if (backendMTU > underlay.mtu) {
     return {
-      mtu: underlay.mtu - VXLAN_OVERHEAD,
+      mtu: underlay.mtu - overhead,
       warning:
         `Backend.MTU ${backendMTU} is larger than the MTU of the underlay ${underlay.name} (${underlay.mtu}); using ${underlay.mtu}, so the VXLAN device gets ${
-          underlay.mtu - VXLAN_OVERHEAD
+          underlay.mtu - overhead
         }`,
     };
   }
-  return { mtu: backendMTU - VXLAN_OVERHEAD };
+  return { mtu: backendMTU - overhead };
 }
 
 /** Why an existing device cannot be reused, or undefined when it can (flanneld's rules). */
@@ -129,7 +135,8 @@ function ensureAddress(
   changes: Set<DeviceChange>,
 ): void {
   let present = false;
-  for (const address of kernel.listAddresses({ ifindex: link.index, family: 4 })) {
+  const family = spec.network.ip.family;
+  for (const address of kernel.listAddresses({ ifindex: link.index, family })) {
     const text = `${address.address}/${address.prefixLength}`;
     if (text === spec.address) {
       present = true;

@@ -8,6 +8,7 @@
  * @module
  */
 import { type CIDR, cidrContains, parseCIDR } from "../net/cidr.ts";
+import type { Family } from "../net/ip.ts";
 import { isUsableUnicastMAC } from "../net/mac.ts";
 import {
   isNotFound,
@@ -21,6 +22,8 @@ import type { DataPlane } from "./desired.ts";
 import type { Plan } from "./plan.ts";
 
 export interface PlaneContext {
+  /** The overlay family: IPv4 on `flannel.<VNI>`, IPv6 on `flannel-v6.<VNI>`. */
+  family: Family;
   /** Index of the VXLAN device. */
   ifindex: number;
   network: CIDR;
@@ -51,7 +54,7 @@ export function readDataPlane(
   context: PlaneContext,
   peerGateways: ReadonlySet<string> = new Set(),
 ): DataPlane {
-  const neighbours = kernel.listNeighbours({ ifindex: context.ifindex, family: 4 })
+  const neighbours = kernel.listNeighbours({ ifindex: context.ifindex, family: context.family })
     .filter((entry) => (entry.state & NUD_PERMANENT) !== 0 && entry.mac !== undefined)
     .map((entry) => ({ ip: entry.ip, mac: entry.mac! }));
   const fdb = kernel.listFdb({ ifindex: context.ifindex })
@@ -59,7 +62,7 @@ export function readDataPlane(
       entry.dst !== undefined && (entry.flags & NTF_SELF) !== 0 && isUsableUnicastMAC(entry.mac)
     )
     .map((entry) => ({ mac: entry.mac, dst: entry.dst! }));
-  const routes = kernel.listRoutes({ family: 4, table: RT_TABLE_MAIN })
+  const routes = kernel.listRoutes({ family: context.family, table: RT_TABLE_MAIN })
     .filter((route) => {
       if (route.gateway === undefined || route.dst === context.ownSubnet) return false;
       if (route.ifindex !== context.ifindex && !peerGateways.has(route.gateway)) {

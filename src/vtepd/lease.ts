@@ -1,5 +1,5 @@
 /**
- * The own node's lease, in flannel's sense: its pod CIDR (the subnet its pods get addresses
+ * The own node's lease of one family, in flannel's sense: its pod CIDR (the subnet its pods get addresses
  * from, and whose network address is the VTEP's address) and the public IP it advertises. It
  * comes from the state file at boot (so the node needs no API to come up) or from the Node
  * object, and either way it must fit `Network`: inside it, with a prefix at least as long. A
@@ -24,16 +24,19 @@ export function leaseFrom(
   network: CIDR,
   source: string,
 ): Result<Lease> {
+  const family = network.ip.family;
   const parsed = parseCIDR(podCIDRText);
-  if (!parsed || parsed.ip.family !== 4 || parsed.maskFamily !== 4) {
-    return { error: `pod CIDR ${JSON.stringify(podCIDRText)} (from ${source}) is not IPv4` };
+  if (!parsed || parsed.ip.family !== family || parsed.maskFamily !== family) {
+    return {
+      error: `pod CIDR ${JSON.stringify(podCIDRText)} (from ${source}) is not IPv${family}`,
+    };
   }
   const podCIDR = { ...parsed, ip: networkAddress(parsed) };
   if (podCIDR.prefix < network.prefix || !cidrContains(network, podCIDR.ip)) {
     return {
-      error: `pod CIDR ${formatCIDR(podCIDR)} (from ${source}) is not inside Network ${
-        formatCIDR(network)
-      }`,
+      error: `pod CIDR ${formatCIDR(podCIDR)} (from ${source}) is not inside ${
+        family === 4 ? "Network" : "IPv6Network"
+      } ${formatCIDR(network)}`,
     };
   }
   return { ok: { podCIDR, publicIP } };

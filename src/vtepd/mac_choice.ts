@@ -12,6 +12,8 @@ import type { StateLoad } from "./state.ts";
 export type MacSource = "state" | "device" | "annotation" | "generated";
 
 export interface MacCandidates {
+  /** The VTEP's family (its MAC is kept apart from the other family's). Default 4. */
+  family?: 4 | 6;
   nodeName: string;
   machineId?: string;
   state: StateLoad;
@@ -44,12 +46,16 @@ export function chooseVtepMAC(candidates: MacCandidates): MacChoice {
       saved.machineId && candidates.machineId && saved.machineId !== candidates.machineId
     ) {
       skipped.push("state file was written on another machine (machine-id differs)");
-    } else if (saved.vtepMAC === undefined) {
-      skipped.push(
-        `state file's vtepMAC ${saved.unusableMAC ?? "(none)"} is not a usable unicast MAC`,
-      );
     } else {
-      return { mac: saved.vtepMAC, source: "state", skipped };
+      const v6 = candidates.family === 6;
+      const mac = v6 ? saved.vtepMACv6 : saved.vtepMAC;
+      const unusable = v6 ? saved.unusableMACv6 : saved.unusableMAC;
+      if (mac !== undefined) return { mac, source: "state", skipped };
+      if (unusable !== undefined) {
+        skipped.push(
+          `state file's ${v6 ? "vtepMACv6" : "vtepMAC"} ${unusable} is not a usable unicast MAC`,
+        );
+      }
     }
   } else if (state.kind === "invalid") {
     skipped.push(`state file unusable: ${state.reason}`);

@@ -16,7 +16,7 @@ import { serveHealth } from "./health.ts";
 import { readiness } from "./readiness.ts";
 import { renderMetrics } from "./metrics.ts";
 import { NET_CONF_LIMIT, readTextBounded } from "./read_config.ts";
-import { ifaceFlagProblem } from "./underlay.ts";
+import { findUnderlay, ifaceFlagProblem } from "./underlay.ts";
 import { openNotifier } from "./sd_notify.ts";
 import { parseNetConf } from "./netconf.ts";
 import { readMachineId } from "./state.ts";
@@ -57,7 +57,7 @@ async function main(): Promise<number> {
     nodeName: flags.nodeName,
     netConf,
     keys: prefix.ok,
-    iface: flags.iface,
+    findUnderlay: (kernel) => findUnderlay(kernel, flags.iface),
     publicIP: flags.publicIP,
     subnetFile: flags.subnetFile,
     stateDir: flags.stateDir,

@@ -1,7 +1,8 @@
 /**
  * flannel's net-conf.json (`/etc/kube-flannel/net-conf.json`), read the way flanneld reads it:
  * keys match case-insensitively (Go's encoding/json), the last spelling in the document wins.
- * Only what the VXLAN backend in kube-subnet-manager mode uses is kept.
+ * Only what the VXLAN backend in kube-subnet-manager mode uses is kept: the IPv4 and IPv6 networks
+ * (either may be off, not both), nftables or iptables, and the backend.
  *
  * @module
  */
@@ -19,8 +20,12 @@ export interface VxlanBackend {
 }
 
 export interface NetConf {
-  /** `Network`: the cluster's IPv4 pod network. */
-  network: CIDR;
+  /** `Network`: the cluster's IPv4 pod network; absent when `EnableIPv4` is false. */
+  network?: CIDR;
+  /** `IPv6Network`: the cluster's IPv6 pod network, when `EnableIPv6` is true. */
+  ipv6Network?: CIDR;
+  /** `EnableNFTables`: masquerade and forward rules with nftables instead of iptables. */
+  enableNFTables: boolean;
   backend: VxlanBackend;
 }
 
@@ -70,21 +75,14 @@ export function parseNetConf(text: string): NetConf {
   }
   if (!isObject(document)) throw new NetConfError("net-conf.json must be a JSON object");
 
-  if (booleanField(document, "EnableIPv6", false, "")) {
-    throw new NetConfError("EnableIPv6 is not supported by keepnet-vtepd yet (IPv4 overlay only)");
+  const enableIPv4 = booleanField(document, "EnableIPv4", true, "");
+  const enableIPv6 = booleanField(document, "EnableIPv6", false, "");
+  if (!enableIPv4 && !enableIPv6) {
+    throw new NetConfError("EnableIPv4 and EnableIPv6 are both false: there is no overlay to run");
   }
-  if (!booleanField(document, "EnableIPv4", true, "")) {
-    throw new NetConfError("EnableIPv4 is false: keepnet-vtepd needs the IPv4 overlay");
-  }
-  const networkText = field(document, "Network");
-  if (typeof networkText !== "string") throw new NetConfError("Network (IPv4 CIDR) is required");
-  const network = parseCIDR(networkText);
-  if (!network || network.ip.family !== 4 || network.maskFamily !== 4) {
-    throw new NetConfError(`Network ${JSON.stringify(networkText)} is not an IPv4 CIDR`);
-  }
-  if (!isNetworkAddress(network)) {
-    throw new NetConfError(`Network ${formatCIDR(network)} has host bits set`);
-  }
+  const network = enableIPv4 ? networkField(document, "Network", 4) : undefined;
+  const ipv6Network = enableIPv6 ? networkField(document, "IPv6Network", 6) : undefined;
+  const enableNFTables = booleanField(document, "EnableNFTables", false, "");
 
   const backend = field(document, "Backend");
   // flanneld defaults a missing backend to "udp", which keepnet does not implement.
@@ -98,8 +96,8 @@ export function parseNetConf(text: string): NetConf {
   const vni = field(backend, "VNI") === undefined
     ? 1
     : integerField(backend, "VNI", 0xffffff, "Backend.");
-  return {
-    network,
+  const conf: NetConf = {
+    enableNFTables,
     backend: {
       vni,
       port: integerField(backend, "Port", 65535, "Backend."),
@@ -109,4 +107,24 @@ export function parseNetConf(text: string): NetConf {
       directRouting: booleanField(backend, "DirectRouting", false, "Backend."),
     },
   };
+  if (network) conf.network = network;
+  if (ipv6Network) conf.ipv6Network = ipv6Network;
+  return conf;
+}
+
+/** The cluster network of one family (`Network`, `IPv6Network`), required when it is enabled. */
+function networkField(document: JsonObject, key: string, family: 4 | 6): CIDR {
+  const text = field(document, key);
+  const enable = family === 4 ? "EnableIPv4" : "EnableIPv6";
+  if (typeof text !== "string") {
+    throw new NetConfError(`${key} (IPv${family} CIDR) is required when ${enable} is true`);
+  }
+  const cidr = parseCIDR(text);
+  if (!cidr || cidr.ip.family !== family || cidr.maskFamily !== family) {
+    throw new NetConfError(`${key} ${JSON.stringify(text)} is not an IPv${family} CIDR`);
+  }
+  if (!isNetworkAddress(cidr)) {
+    throw new NetConfError(`${key} ${formatCIDR(cidr)} has host bits set`);
+  }
+  return cidr;
 }

@@ -11,7 +11,7 @@
 import type { FlannelAnnotationKeys } from "../kube/annotations.ts";
 import type { NodeView } from "../kube/node.ts";
 import type { NodeInformerHandlers, SyncInfo } from "../kube/node_informer.ts";
-import { nodeToPeer, type Peer } from "../kube/peer.ts";
+import { type Families, IPV4_ONLY, nodeToPeer, type Peer } from "../kube/peer.ts";
 import type { Logger } from "../log/log.ts";
 import type { PeerChange, PeerTable, PeerTableSnapshot } from "./peer_table.ts";
 import type { Reconciler, ReconcileReport } from "./reconciler.ts";
@@ -21,7 +21,10 @@ export interface PeerSyncOptions {
   selfName: string;
   keys: FlannelAnnotationKeys;
   table: PeerTable;
-  reconciler: Reconciler;
+  /** One per overlay family the cluster runs. */
+  reconcilers: Reconciler[];
+  /** The overlay families the cluster runs. Default IPv4 only. */
+  families?: Families;
   /** Writes the state file with the table as it is now; resolves once it is on disk. */
   persist: () => Promise<void>;
   /** How long the kernel waits for the state file. Default 100 ms. */
@@ -43,6 +46,29 @@ interface Work {
   full?: { collectGarbage: boolean };
   /** Told the report of the full pass that did this work. */
   done?: (report: ReconcileReport | undefined) => void;
+}
+
+/** The reports of every family's pass as one. */
+function mergeReports(
+  reports: ReconcileReport[],
+  peers: number,
+  collectGarbage: boolean,
+): ReconcileReport {
+  const merged: ReconcileReport = {
+    peers,
+    changed: 0,
+    failed: 0,
+    collectedGarbage: collectGarbage,
+    byKind: { neighbour: 0, fdb: 0, route: 0 },
+  };
+  for (const report of reports) {
+    merged.changed += report.changed;
+    merged.failed += report.failed;
+    for (const kind of ["neighbour", "fdb", "route"] as const) {
+      merged.byKind[kind] += report.byKind[kind];
+    }
+  }
+  return merged;
 }
 
 export class PeerSync implements NodeInformerHandlers {
@@ -166,9 +192,10 @@ export class PeerSync implements NodeInformerHandlers {
    * conflict (who owns a MAC may have changed): then a full pass sorts out every peer of it.
    */
   #enqueueChange(change: PeerChange, conflictsBefore: string): void {
-    const touched = this.#table.conflicts.has(change.peer.name) ||
-      conflictsBefore !== this.#conflictKey() ||
-      conflictsBefore.split(",").includes(change.peer.name);
+    const name = change.peer.name;
+    const mine = (key: string) => key.startsWith(`${name}/`);
+    const touched = [...this.#table.conflicts.keys()].some(mine) ||
+      conflictsBefore !== this.#conflictKey() || conflictsBefore.split(",").some(mine);
     if (touched) {
       this.#enqueue({ changes: [], persist: true, full: { collectGarbage: false } });
     } else this.#enqueue({ changes: [change], persist: true });
@@ -180,21 +207,26 @@ export class PeerSync implements NodeInformerHandlers {
 
   /** The node as a peer, or undefined when it is not one (logged once per distinct problem). */
   #peerOf(node: NodeView): Peer | undefined {
-    const decision = nodeToPeer(node, this.#options.keys, this.#options.selfName);
-    if ("ok" in decision) {
+    const decision = nodeToPeer(
+      node,
+      this.#options.keys,
+      this.#options.selfName,
+      this.#options.families ?? IPV4_ONLY,
+    );
+    if ("ignored" in decision) return undefined;
+    const problem = "ok" in decision ? decision.problems?.join("; ") : decision.error;
+    if (problem === undefined) {
       if (this.#peerErrors.delete(node.name)) {
         this.#options.log.info("peer usable again", { peer: node.name });
       }
-      return decision.ok;
+    } else if (this.#peerErrors.get(node.name) !== problem) {
+      this.#peerErrors.set(node.name, problem);
+      this.#options.log.warn(
+        "ok" in decision ? "peer usable in part" : "skipping malformed peer",
+        { peer: node.name, reason: problem },
+      );
     }
-    if ("error" in decision && this.#peerErrors.get(node.name) !== decision.error) {
-      this.#peerErrors.set(node.name, decision.error);
-      this.#options.log.warn("skipping malformed peer", {
-        peer: node.name,
-        reason: decision.error,
-      });
-    }
-    return undefined;
+    return "ok" in decision ? decision.ok : undefined;
   }
 
   #enqueue(work: Work): void {
@@ -217,9 +249,14 @@ export class PeerSync implements NodeInformerHandlers {
           const started = performance.now();
           let report: ReconcileReport;
           try {
-            report = this.#options.reconciler.reconcile(this.#table.programmable(), {
+            const peers = this.#table.programmable();
+            report = mergeReports(
+              this.#options.reconcilers.map((reconciler) =>
+                reconciler.reconcile(peers, { collectGarbage })
+              ),
+              peers.size,
               collectGarbage,
-            });
+            );
           } catch (error) {
             for (const work of full) work.done?.(undefined);
             throw error;
@@ -237,7 +274,9 @@ export class PeerSync implements NodeInformerHandlers {
           this.#options.onReconciled?.(report);
         } else {
           for (const work of batch) {
-            for (const change of work.changes) this.#options.reconciler.apply(change);
+            for (const change of work.changes) {
+              for (const reconciler of this.#options.reconcilers) reconciler.apply(change);
+            }
           }
         }
       }

@@ -21,7 +21,8 @@
  * @module
  */
 import type { Logger } from "../log/log.ts";
-import type { Peer } from "../kube/peer.ts";
+import type { Peer, PeerVtep } from "../kube/peer.ts";
+import type { Family } from "../net/ip.ts";
 import { compareResourceVersions } from "./resource_version.ts";
 
 /** A complete node list as the table needs it. */
@@ -57,18 +58,26 @@ export interface PeerTableOptions {
   log: Logger;
 }
 
-/** A peer left out of the kernel because its VTEP MAC is taken. */
+/** A peer's family left out of the kernel because its VTEP MAC is taken. */
 export interface MacConflict {
   node: string;
+  family: Family;
   mac: string;
   /** The peer that advertised the MAC first, or this node. */
   owner: string;
 }
 
-/** Whether two peers need the same kernel entries. */
-export function samePeer(a: Peer, b: Peer): boolean {
+function sameVtep(a: PeerVtep | undefined, b: PeerVtep | undefined): boolean {
+  if (!a || !b) return a === b;
   return a.podCIDR === b.podCIDR && a.publicIP === b.publicIP && a.mac === b.mac;
 }
+
+/** Whether two peers need the same kernel entries. */
+export function samePeer(a: Peer, b: Peer): boolean {
+  return sameVtep(a.v4, b.v4) && sameVtep(a.v6, b.v6);
+}
+
+const vtepOf = (peer: Peer, family: Family) => family === 4 ? peer.v4 : peer.v6;
 
 export class PeerTable {
   readonly #selfName: string;
@@ -76,8 +85,8 @@ export class PeerTable {
   #peers = new Map<string, Peer>();
   #resourceVersion: string | undefined;
   #warnedIncomparable = false;
-  #ownMAC: string | undefined;
-  /** When each peer began advertising its current MAC: the earliest claim owns it. */
+  #ownMACs: Record<Family, string | undefined> = { 4: undefined, 6: undefined };
+  /** When each peer began advertising its current MACs: the earliest claim owns a MAC. */
   #claims = new Map<string, number>();
   #nextClaim = 0;
   #conflicts = new Map<string, MacConflict>();
@@ -91,20 +100,30 @@ export class PeerTable {
     return this.#peers;
   }
 
-  /** The peers whose entries belong in the kernel: all but those whose MAC is taken. */
+  /**
+   * The peers whose entries belong in the kernel: each without the family whose MAC another peer
+   * (or this node) already uses; a peer with no family left is left out.
+   */
   programmable(): ReadonlyMap<string, Peer> {
     if (this.#conflicts.size === 0) return this.#peers;
-    return new Map([...this.#peers].filter(([name]) => !this.#conflicts.has(name)));
+    const programmable = new Map<string, Peer>();
+    for (const [name, peer] of this.#peers) {
+      const kept = { ...peer };
+      if (this.#conflicts.has(`${name}/4`)) delete kept.v4;
+      if (this.#conflicts.has(`${name}/6`)) delete kept.v6;
+      if (kept.v4 || kept.v6) programmable.set(name, kept);
+    }
+    return programmable;
   }
 
-  /** Peers left out of the kernel because another node already uses their VTEP MAC. */
+  /** Peer families left out of the kernel because their VTEP MAC is taken, by `<name>/<family>`. */
   get conflicts(): ReadonlyMap<string, MacConflict> {
     return this.#conflicts;
   }
 
-  /** This node's own VTEP MAC: a peer advertising it is a conflict too. */
-  setOwnMAC(mac: string): void {
-    this.#ownMAC = mac;
+  /** This node's own VTEP MAC of a family: a peer advertising it is a conflict too. */
+  setOwnMAC(family: Family, mac: string): void {
+    this.#ownMACs[family] = mac;
     this.#findConflicts();
   }
 
@@ -183,29 +202,36 @@ export class PeerTable {
 
   /** Recomputes which peers' MACs are taken, and reports each new conflict once. */
   #findConflicts(): void {
-    const owners = new Map<string, string>();
     const byClaim = [...this.#peers.values()].sort((a, b) =>
       this.#claims.get(a.name)! - this.#claims.get(b.name)!
     );
     const conflicts = new Map<string, MacConflict>();
-    for (const peer of byClaim) {
-      const owner = peer.mac === this.#ownMAC ? "this node" : owners.get(peer.mac);
-      if (owner === undefined) owners.set(peer.mac, peer.name);
-      else conflicts.set(peer.name, { node: peer.name, mac: peer.mac, owner });
+    for (const family of [4, 6] as const) {
+      const owners = new Map<string, string>();
+      for (const peer of byClaim) {
+        const mac = vtepOf(peer, family)?.mac;
+        if (mac === undefined) continue;
+        const owner = mac === this.#ownMACs[family] ? "this node" : owners.get(mac);
+        if (owner === undefined) owners.set(mac, peer.name);
+        else conflicts.set(`${peer.name}/${family}`, { node: peer.name, family, mac, owner });
+      }
     }
-    for (const [name, conflict] of conflicts) {
-      const known = this.#conflicts.get(name);
+    for (const [key, conflict] of conflicts) {
+      const known = this.#conflicts.get(key);
       if (known?.mac === conflict.mac && known.owner === conflict.owner) continue;
       this.#log.error(
         conflict.owner === "this node"
           ? "a peer advertises this node's own VTEP MAC; leaving it out of the kernel"
           : "two nodes advertise the same VTEP MAC; the first keeps it, the other is left out",
-        { mac: conflict.mac, owner: conflict.owner, node: conflict.node },
+        { mac: conflict.mac, owner: conflict.owner, node: conflict.node, family: conflict.family },
       );
     }
-    for (const name of this.#conflicts.keys()) {
-      if (!conflicts.has(name) && this.#peers.has(name)) {
-        this.#log.info("peer's VTEP MAC is its own again; programming it", { node: name });
+    for (const [key, conflict] of this.#conflicts) {
+      if (!conflicts.has(key) && this.#peers.has(conflict.node)) {
+        this.#log.info("peer's VTEP MAC is its own again; programming it", {
+          node: conflict.node,
+          family: conflict.family,
+        });
       }
     }
     this.#conflicts = conflicts;
@@ -259,7 +285,10 @@ export class PeerTable {
       return undefined;
     }
     this.#peers.set(peer.name, peer);
-    if (previous.mac !== peer.mac) this.#claims.set(peer.name, this.#nextClaim++);
+    // A new MAC is a new claim: it goes behind whoever advertised that MAC first.
+    if (previous.v4?.mac !== peer.v4?.mac || previous.v6?.mac !== peer.v6?.mac) {
+      this.#claims.set(peer.name, this.#nextClaim++);
+    }
     return samePeer(previous, peer) ? undefined : { kind: "upsert", peer, previous };
   }
 }

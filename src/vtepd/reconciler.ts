@@ -1,6 +1,6 @@
 /**
- * Keeps the kernel's overlay entries equal to what the peer table asks for. It is the backend's
- * half of the daemon: it never decides which peers exist (peer_table.ts does), only what their
+ * Keeps the kernel's overlay entries of one family equal to what the peer table asks for (one
+ * reconciler per family, each on its own device). It is the backend's half of the daemon: it never decides which peers exist (peer_table.ts does), only what their
  * entries are and how to get the kernel there.
  *
  * - `apply` programs one peer change incrementally (a handful of netlink calls, so an annotation
@@ -12,7 +12,8 @@
  *
  * @module
  */
-import type { Peer } from "../kube/peer.ts";
+import { familyPeer, type Peer } from "../kube/peer.ts";
+import type { Family } from "../net/ip.ts";
 import type { Logger } from "../log/log.ts";
 import type { PeerChange } from "./peer_table.ts";
 import { type DataPlane, type DesiredOptions, peerDataPlane } from "./desired.ts";
@@ -30,6 +31,8 @@ import { isEmptyPlan, planReconcile } from "./plan.ts";
 const EMPTY: DataPlane = { neighbours: [], fdb: [], routes: [] };
 
 export interface ReconcilerOptions {
+  /** The family this reconciler programs: each peer's VTEP of that family, on its device. */
+  family: Family;
   directRouting: boolean;
   log: Logger;
 }
@@ -83,6 +86,10 @@ export class Reconciler {
     return this.#failures;
   }
 
+  #project(peer: Peer) {
+    return familyPeer(peer, this.#options.family);
+  }
+
   #desiredOptions(): DesiredOptions {
     return {
       directRouting: this.#options.directRouting,
@@ -95,12 +102,14 @@ export class Reconciler {
     const context = this.#context();
     if (!context) return undefined;
     const name = change.peer.name;
-    const wanted = change.kind === "remove"
-      ? EMPTY
-      : peerDataPlane(change.peer, this.#desiredOptions());
+    const vtep = change.kind === "remove" ? undefined : this.#project(change.peer);
     const previous = change.kind === "upsert" ? change.previous : change.peer;
+    const previousVtep = previous && this.#project(previous);
+    // A peer without a VTEP of this family has nothing here, now or before: nothing to do.
+    if (!vtep && !previousVtep && !this.#programmed.has(name)) return undefined;
+    const wanted = vtep ? peerDataPlane(vtep, this.#desiredOptions()) : EMPTY;
     const before = this.#programmed.get(name) ??
-      (previous ? peerDataPlane(previous, this.#desiredOptions()) : EMPTY);
+      (previousVtep ? peerDataPlane(previousVtep, this.#desiredOptions()) : EMPTY);
     const plan = planReconcile(wanted, before, { removeUnknown: false, stale: before });
     // The old entries may not be in the kernel any more; re-asserting the wanted ones is cheap.
     plan.neighbours.replace = wanted.neighbours;
@@ -112,6 +121,7 @@ export class Reconciler {
     else this.#programmed.set(name, wanted);
     this.#options.log.info(wanted === EMPTY ? "peer removed" : "peer programmed", {
       peer: name,
+      family: this.#options.family,
       changed: result.changed,
       failed: result.failed,
     });
@@ -130,16 +140,20 @@ export class Reconciler {
     const context = this.#context();
     if (!context) return report;
     const desiredOptions = this.#desiredOptions();
-    const perPeer = new Map(
-      [...peers.values()].map((peer) => [peer.name, peerDataPlane(peer, desiredOptions)]),
-    );
+    const perPeer = new Map<string, DataPlane>();
+    const gateways = new Set<string>();
+    for (const peer of peers.values()) {
+      const vtep = this.#project(peer);
+      if (!vtep) continue;
+      perPeer.set(peer.name, peerDataPlane(vtep, desiredOptions));
+      gateways.add(vtep.publicIP);
+    }
     const desired = merge(perPeer.values());
     // Entries programmed for peers the table no longer has are removed even without garbage
     // collection: the table itself said they must go.
     const stale = merge(
       [...this.#programmed].filter(([name]) => !perPeer.has(name)).map(([, plane]) => plane),
     );
-    const gateways = new Set([...peers.values()].map((peer) => peer.publicIP));
     const observed = readDataPlane(this.#kernel, context, gateways);
     const plan = planReconcile(desired, observed, {
       removeUnknown: options.collectGarbage,

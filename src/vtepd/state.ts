@@ -12,8 +12,8 @@
 import { replaceFileDurably } from "../fs/atomic_async.ts";
 import { isUsableUnicastMAC, parseMAC } from "../net/mac.ts";
 import { parseCIDR } from "../net/cidr.ts";
-import { parseIP } from "../net/ip.ts";
-import type { Peer } from "../kube/peer.ts";
+import { type Family, parseIP } from "../net/ip.ts";
+import type { Peer, PeerVtep } from "../kube/peer.ts";
 import { readTextBounded, SMALL_FILE_LIMIT, STATE_FILE_LIMIT } from "./read_config.ts";
 
 export const STATE_FILE = "vtepd-state.json";
@@ -24,13 +24,18 @@ export interface VtepState {
   nodeName: string;
   /** /etc/machine-id when the state was written: a cloned disk must not clone the MAC. */
   machineId?: string;
-  /** The VTEP MAC this node advertises, kept for the life of the node (absent if unusable). */
+  /** The IPv4 VTEP MAC this node advertises, kept for the life of the node (absent if unusable). */
   vtepMAC?: string;
-  /** When loading: the file's MAC, which is not usable as a unicast VTEP MAC (never written). */
+  /** The IPv6 VTEP's (`flannel-v6.<VNI>`) MAC, likewise. */
+  vtepMACv6?: string;
+  /** When loading: a MAC of the file that is not usable as a unicast VTEP MAC (never written). */
   unusableMAC?: string;
+  unusableMACv6?: string;
   vni: number;
-  /** This node's pod CIDR and advertised public IP, as last configured. */
+  /** This node's IPv4 pod CIDR and advertised public IP, as last configured. */
   lease?: SavedLease;
+  /** The same for IPv6. */
+  leaseV6?: SavedLease;
   /** The peer table. */
   peers?: Peer[];
   /** The newest resourceVersion of the node list seen: an older list is a stale cache. */
@@ -65,48 +70,78 @@ function validate(document: unknown): VtepState | string {
   };
   // A MAC the kernel refuses for a VXLAN device (multicast, all-zero, broadcast) is set aside:
   // the rest of the file (lease, peers) is still good, and the MAC comes from the next source.
-  const mac = typeof record.vtepMAC === "string" ? parseMAC(record.vtepMAC) : undefined;
-  if (mac && isUsableUnicastMAC(mac)) state.vtepMAC = mac;
-  else state.unusableMAC = JSON.stringify(record.vtepMAC ?? null);
+  const mac = usableMAC(record.vtepMAC);
+  if (mac) state.vtepMAC = mac;
+  else if (record.vtepMAC !== undefined || record.lease !== undefined) {
+    state.unusableMAC = JSON.stringify(record.vtepMAC ?? null);
+  }
+  const mac6 = usableMAC(record.vtepMACv6);
+  if (mac6) state.vtepMACv6 = mac6;
+  else if (record.vtepMACv6 !== undefined) state.unusableMACv6 = JSON.stringify(record.vtepMACv6);
   if (typeof record.machineId === "string") state.machineId = record.machineId;
-  const lease = validLease(record.lease);
+  const lease = validLease(record.lease, 4);
   if (lease) state.lease = lease;
-  if (Array.isArray(record.peers)) state.peers = record.peers.filter(isValidPeer).map(savedPeer);
+  const leaseV6 = validLease(record.leaseV6, 6);
+  if (leaseV6) state.leaseV6 = leaseV6;
+  if (Array.isArray(record.peers)) {
+    state.peers = record.peers.map(peerFromFile).filter((peer) => peer !== undefined);
+  }
   if (typeof record.resourceVersion === "string" && record.resourceVersion !== "") {
     state.resourceVersion = record.resourceVersion;
   }
   return state;
 }
 
-function validLease(value: unknown): SavedLease | undefined {
+function usableMAC(value: unknown): string | undefined {
+  const mac = typeof value === "string" ? parseMAC(value) : undefined;
+  return mac && isUsableUnicastMAC(mac) ? mac : undefined;
+}
+
+function validLease(value: unknown, family: Family): SavedLease | undefined {
   if (typeof value !== "object" || value === null) return undefined;
   const { podCIDR, publicIP } = value as Record<string, unknown>;
-  if (typeof podCIDR !== "string" || parseCIDR(podCIDR)?.ip.family !== 4) return undefined;
-  if (typeof publicIP !== "string" || parseIP(publicIP)?.family !== 4) return undefined;
+  if (typeof podCIDR !== "string" || parseCIDR(podCIDR)?.ip.family !== family) return undefined;
+  if (typeof publicIP !== "string" || parseIP(publicIP)?.family !== family) return undefined;
   return { podCIDR, publicIP };
 }
 
-/** A saved peer is used only if every field still parses (a damaged entry is dropped alone). */
-function isValidPeer(value: unknown): value is Peer {
-  if (typeof value !== "object" || value === null) return false;
-  const { name, podCIDR, publicIP, mac } = value as Record<string, unknown>;
-  return typeof name === "string" && name !== "" &&
-    typeof podCIDR === "string" && parseCIDR(podCIDR)?.ip.family === 4 &&
-    typeof publicIP === "string" && parseIP(publicIP)?.family === 4 &&
-    typeof mac === "string" && parseMAC(mac) === mac && isUsableUnicastMAC(mac);
+/** A peer's VTEP of one family from the file, if every field still parses. */
+function vtepFromFile(value: unknown, family: Family): PeerVtep | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const { podCIDR, publicIP, mac } = value as Record<string, unknown>;
+  if (typeof podCIDR !== "string" || parseCIDR(podCIDR)?.ip.family !== family) return undefined;
+  if (typeof publicIP !== "string" || parseIP(publicIP)?.family !== family) return undefined;
+  if (typeof mac !== "string" || parseMAC(mac) !== mac || !isUsableUnicastMAC(mac)) {
+    return undefined;
+  }
+  return { podCIDR, publicIP, mac };
 }
 
-/** Only the fields a peer has: a hand-edited file's extra keys are not carried along. */
-function savedPeer(peer: Peer): Peer {
-  const copy: Peer = {
-    name: peer.name,
-    podCIDR: peer.podCIDR,
-    publicIP: peer.publicIP,
-    mac: peer.mac,
-  };
-  if (typeof peer.vni === "number") copy.vni = peer.vni;
-  if (typeof peer.resourceVersion === "string") copy.resourceVersion = peer.resourceVersion;
-  return copy;
+/**
+ * A saved peer (its IPv4 VTEP's fields at the top, as version 1 always had them; its IPv6 VTEP
+ * under `v6`), with only the fields a peer has. A damaged entry is dropped alone.
+ */
+function peerFromFile(value: unknown): Peer | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const record = value as Record<string, unknown>;
+  if (typeof record.name !== "string" || record.name === "") return undefined;
+  const peer: Peer = { name: record.name };
+  const v4 = vtepFromFile(record, 4);
+  if (v4) peer.v4 = v4;
+  const v6 = vtepFromFile(record.v6, 6);
+  if (v6) peer.v6 = v6;
+  if (!peer.v4 && !peer.v6) return undefined;
+  if (typeof record.vni === "number") peer.vni = record.vni;
+  if (typeof record.resourceVersion === "string") peer.resourceVersion = record.resourceVersion;
+  return peer;
+}
+
+function peerToFile(peer: Peer): Record<string, unknown> {
+  const record: Record<string, unknown> = { name: peer.name, ...peer.v4 };
+  if (peer.v6) record.v6 = peer.v6;
+  if (peer.vni !== undefined) record.vni = peer.vni;
+  if (peer.resourceVersion !== undefined) record.resourceVersion = peer.resourceVersion;
+  return record;
 }
 
 export function loadState(stateDir: string): StateLoad {
@@ -131,8 +166,12 @@ export function loadState(stateDir: string): StateLoad {
 
 export async function saveState(stateDir: string, state: VtepState): Promise<void> {
   await Deno.mkdir(stateDir, { recursive: true, mode: 0o755 });
-  const { unusableMAC: _, ...kept } = state;
-  const document = { version: FORMAT_VERSION, ...kept };
+  const { unusableMAC: _, unusableMACv6: _v6, peers, ...kept } = state;
+  const document = {
+    version: FORMAT_VERSION,
+    ...kept,
+    ...(peers ? { peers: peers.map(peerToFile) } : {}),
+  };
   await replaceFileDurably(statePath(stateDir), JSON.stringify(document, null, 2) + "\n");
 }
 

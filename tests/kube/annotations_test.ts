@@ -116,7 +116,7 @@ Deno.test("backend-data: malformed input is an error value naming the problem", 
 Deno.test("own annotations: flanneld's four, with public-ip-overwrite taking precedence", () => {
   const keys = flannelAnnotationKeys();
   assert.ok("ok" in keys);
-  const lease = { vni: 1, mac: "0a:00:00:00:00:01", publicIP: "192.168.0.1" };
+  const lease = { vni: 1, v4: { mac: "0a:00:00:00:00:01", publicIP: "192.168.0.1" } };
   assert.deepEqual(flannelAnnotations(keys.ok, lease), {
     "flannel.alpha.coreos.com/kube-subnet-manager": "true",
     "flannel.alpha.coreos.com/backend-type": "vxlan",
@@ -127,4 +127,24 @@ Deno.test("own annotations: flanneld's four, with public-ip-overwrite taking pre
     "flannel.alpha.coreos.com/public-ip-overwrite": "203.0.113.9",
   });
   assert.equal(behindNat["flannel.alpha.coreos.com/public-ip"], "203.0.113.9");
+});
+
+Deno.test("own annotations: the IPv6 twins for a dual-stack or IPv6-only overlay, with public-ipv6-overwrite", () => {
+  const keys = flannelAnnotationKeys();
+  assert.ok("ok" in keys);
+  const v6 = { mac: "0a:00:00:00:06:01", publicIP: "fd00:50::11" };
+  assert.deepEqual(flannelAnnotations(keys.ok, { vni: 1, v6 }), {
+    "flannel.alpha.coreos.com/kube-subnet-manager": "true",
+    "flannel.alpha.coreos.com/backend-type": "vxlan",
+    "flannel.alpha.coreos.com/backend-v6-data": '{"VNI":1,"VtepMAC":"0a:00:00:00:06:01"}',
+    "flannel.alpha.coreos.com/public-ipv6": "fd00:50::11",
+  });
+  const dual = flannelAnnotations(
+    keys.ok,
+    { vni: 1, v4: { mac: "0a:00:00:00:00:01", publicIP: "192.168.0.1" }, v6 },
+    { "flannel.alpha.coreos.com/public-ipv6-overwrite": "2001:db8::9" },
+  );
+  assert.equal(dual["flannel.alpha.coreos.com/public-ip"], "192.168.0.1");
+  assert.equal(dual["flannel.alpha.coreos.com/public-ipv6"], "2001:db8::9");
+  assert.equal(Object.keys(dual).length, 6);
 });

@@ -24,9 +24,7 @@ Deno.test("a flannel VXLAN node is a peer", () => {
   assert.deepEqual(decide(flannelNode("peer", 5)), {
     ok: {
       name: "peer",
-      podCIDR: "10.244.5.0/24",
-      publicIP: "192.168.0.5",
-      mac: "0a:00:00:00:00:05",
+      v4: { podCIDR: "10.244.5.0/24", publicIP: "192.168.0.5", mac: "0a:00:00:00:00:05" },
       vni: 1,
     },
   });
@@ -37,9 +35,7 @@ Deno.test("a flannel VXLAN node is a peer", () => {
   assert.deepEqual(legacy, {
     ok: {
       name: "peer",
-      podCIDR: "10.244.5.0/24",
-      publicIP: "192.168.0.5",
-      mac: "0a:00:00:00:00:05",
+      v4: { podCIDR: "10.244.5.0/24", publicIP: "192.168.0.5", mac: "0a:00:00:00:00:05" },
     },
   });
 });

@@ -19,7 +19,7 @@ import { clientFor, clientWithToken, recordingLogger, waitFor } from "./helpers.
 const keysResult = flannelAnnotationKeys();
 assert.ok("ok" in keysResult);
 const keys: FlannelAnnotationKeys = keysResult.ok;
-const LEASE = { vni: 1, mac: "0a:00:00:00:00:07", publicIP: "192.168.0.7" };
+const LEASE = { vni: 1, v4: { mac: "0a:00:00:00:00:07", publicIP: "192.168.0.7" } };
 const WANTED = flannelAnnotations(keys, LEASE);
 const NOW = new Date("2026-03-04T05:06:07.890Z");
 

@@ -9,6 +9,7 @@ import { flannelAnnotationKeys } from "../../src/kube/annotations.ts";
 import { parseCIDR } from "../../src/net/cidr.ts";
 import { type DaemonOptions, VtepDaemon } from "../../src/vtepd/daemon.ts";
 import type { NetConf } from "../../src/vtepd/netconf.ts";
+import { findUnderlay } from "../../src/vtepd/underlay.ts";
 import { loadState, saveState, type VtepState } from "../../src/vtepd/state.ts";
 import { FakeKernel } from "../helpers/fake_kernel.ts";
 import { FakeNodeApi } from "../helpers/fake_node_api.ts";
@@ -17,6 +18,7 @@ import { type RecordingLogger, recordingLogger } from "../kube/helpers.ts";
 
 export const NET_CONF: NetConf = {
   network: parseCIDR("10.244.0.0/16")!,
+  enableNFTables: false,
   backend: { vni: 1, port: 0, mtu: 0, gbp: false, learning: false, directRouting: false },
 };
 
@@ -68,10 +70,11 @@ export async function daemonHarness(options: HarnessOptions = {}): Promise<Harne
     nodeName: "edge-1",
     netConf: {
       network: NET_CONF.network,
+      enableNFTables: false,
       backend: { ...NET_CONF.backend, mtu: options.backendMTU ?? 0 },
     },
     keys: KEYS,
-    iface: ["eth0"],
+    findUnderlay: (kernel) => findUnderlay(kernel, ["eth0"]),
     subnetFile: `${dir}/run/subnet.env`,
     stateDir: `${dir}/state`,
     resyncSeconds: 3600,

@@ -12,9 +12,7 @@ import { saveState } from "../../src/vtepd/state.ts";
 
 const peer = (n: number, resourceVersion?: string) => ({
   name: `edge-${n}`,
-  podCIDR: `10.244.${n}.0/24`,
-  publicIP: `192.168.0.${n}`,
-  mac: `0a:00:00:00:00:0${n}`,
+  v4: { podCIDR: `10.244.${n}.0/24`, publicIP: `192.168.0.${n}`, mac: `0a:00:00:00:00:0${n}` },
   ...(resourceVersion ? { resourceVersion } : {}),
 });
 

@@ -13,9 +13,7 @@ const SELF = "edge-1";
 function peer(n: number, resourceVersion?: string, mac = `0e:00:00:00:00:0${n}`): Peer {
   const result: Peer = {
     name: `edge-${n}`,
-    podCIDR: `10.244.${n}.0/24`,
-    publicIP: `192.168.1.${n}`,
-    mac,
+    v4: { podCIDR: `10.244.${n}.0/24`, publicIP: `192.168.1.${n}`, mac },
   };
   if (resourceVersion !== undefined) result.resourceVersion = resourceVersion;
   return result;
@@ -49,7 +47,7 @@ Deno.test("peer table: a current list containing this node adds, updates and rem
     outcome.changes.map((change) => `${change.kind} ${change.peer.name}`),
     ["upsert edge-2", "upsert edge-4", "remove edge-3"],
   );
-  assert.equal(t.peers.get("edge-2")!.mac, "0e:00:00:00:00:22");
+  assert.equal(t.peers.get("edge-2")!.v4!.mac, "0e:00:00:00:00:22");
   assert.equal(t.resourceVersion, "120");
 });
 
@@ -84,7 +82,11 @@ Deno.test("peer table: a list older than what was seen (a stale cache) removes n
     /resourceVersion 120\) is older than what was already seen \(200\)/,
   );
   assert.deepEqual(names(t), ["edge-2", "edge-3", "edge-5"]);
-  assert.equal(t.peers.get("edge-2")!.mac, "0e:00:00:00:00:22", "the newer view of edge-2 stays");
+  assert.equal(
+    t.peers.get("edge-2")!.v4!.mac,
+    "0e:00:00:00:00:22",
+    "the newer view of edge-2 stays",
+  );
   assert.equal(t.resourceVersion, "200", "the newest version seen is never lowered");
 });
 

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import type { Peer } from "../../src/kube/peer.ts";
+import type { FamilyPeer } from "../../src/kube/peer.ts";
 import { type DataPlane, desiredDataPlane } from "../../src/vtepd/desired.ts";
 import { isEmptyPlan, planReconcile } from "../../src/vtepd/plan.ts";
 
-const peer = (n: number, mac = `0e:00:00:00:00:0${n}`): Peer => ({
+const peer = (n: number, mac = `0e:00:00:00:00:0${n}`): FamilyPeer => ({
   name: `node-${n}`,
   podCIDR: `10.244.${n}.0/24`,
   publicIP: `192.168.1.${n}`,

@@ -11,7 +11,7 @@ import { FakeKernel } from "../helpers/fake_kernel.ts";
 import { recordingLogger } from "../kube/helpers.ts";
 
 function peer(n: number, mac = `0e:00:00:00:00:0${n}`, publicIP = `192.168.1.${10 + n}`): Peer {
-  return { name: `edge-${n}`, podCIDR: `10.244.${n}.0/24`, publicIP, mac };
+  return { name: `edge-${n}`, v4: { podCIDR: `10.244.${n}.0/24`, publicIP, mac } };
 }
 
 function setUp(options: { directRouting?: boolean } = {}) {
@@ -26,10 +26,11 @@ function setUp(options: { directRouting?: boolean } = {}) {
   kernel.setLinkUp(device.index);
   kernel.addAddress(device.index, "10.244.1.0/32");
   const reconciler = new Reconciler(kernel, () => ({
+    family: 4,
     ifindex: device.index,
     network: parseCIDR("10.244.0.0/16")!,
     ownSubnet: "10.244.1.0/24",
-  }), { directRouting: options.directRouting ?? false, log: recordingLogger() });
+  }), { family: 4, directRouting: options.directRouting ?? false, log: recordingLogger() });
   kernel.calls.length = 0;
   return { kernel, reconciler, ifindex: device.index };
 }

@@ -1,3 +1,4 @@
+import "../helpers/ipv6.ts";
 import assert from "node:assert/strict";
 import { loadState, saveState, statePath, type VtepState } from "../../src/vtepd/state.ts";
 
@@ -9,9 +10,7 @@ const state: VtepState = {
   lease: { podCIDR: "10.244.1.0/24", publicIP: "192.168.1.1" },
   peers: [{
     name: "edge-2",
-    podCIDR: "10.244.2.0/24",
-    publicIP: "192.168.1.2",
-    mac: "0e:00:00:00:00:02",
+    v4: { podCIDR: "10.244.2.0/24", publicIP: "192.168.1.2", mac: "0e:00:00:00:00:02" },
   }],
   updatedAt: "2026-11-26T00:00:00.000Z",
 };
@@ -42,7 +41,19 @@ Deno.test("state: a damaged file is reported, a damaged peer entry is dropped al
     const document = {
       version: 1,
       ...state,
-      peers: [...state.peers!, { name: "bad", podCIDR: "nope", publicIP: "1.2.3.4", mac: "x" }],
+      peers: [
+        {
+          name: "edge-2",
+          podCIDR: "10.244.2.0/24",
+          publicIP: "192.168.1.2",
+          mac: "0e:00:00:00:00:02",
+        },
+        { name: "bad", podCIDR: "nope", publicIP: "1.2.3.4", mac: "x" },
+        {
+          name: "bad-v6",
+          v6: { podCIDR: "10.9.0.0/24", publicIP: "fd00::1", mac: "0e:00:00:00:00:09" },
+        },
+      ],
     };
     await Deno.writeTextFile(statePath(dir), JSON.stringify(document));
     const loaded = await loadState(dir);
@@ -58,6 +69,56 @@ Deno.test("state: a damaged file is reported, a damaged peer entry is dropped al
       assert.deepEqual(unusable.state.lease, state.lease);
       assert.deepEqual(unusable.state.peers, state.peers);
     }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("state: version 1's peer entries (IPv4 at the top) load, and IPv6 VTEPs, MACs and leases round-trip", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // What keepnet wrote before dual-stack: the IPv4 fields at the top of each peer.
+    await Deno.writeTextFile(
+      statePath(dir),
+      JSON.stringify({
+        version: 1,
+        nodeName: "edge-1",
+        vtepMAC: "0e:11:22:33:44:55",
+        vni: 1,
+        lease: { podCIDR: "10.244.1.0/24", publicIP: "192.168.1.1" },
+        peers: [{
+          name: "edge-2",
+          podCIDR: "10.244.2.0/24",
+          publicIP: "192.168.1.2",
+          mac: "0e:00:00:00:00:02",
+        }],
+        updatedAt: "",
+      }),
+    );
+    const old = await loadState(dir);
+    assert.ok(old.kind === "loaded");
+    assert.deepEqual(old.state.peers, state.peers);
+
+    const dual: VtepState = {
+      ...state,
+      vtepMACv6: "0e:11:22:33:44:66",
+      leaseV6: { podCIDR: "fd00:10:244:1::/64", publicIP: "fd00:50::11" },
+      peers: [
+        {
+          name: "edge-2",
+          v4: state.peers![0]!.v4!,
+          v6: { podCIDR: "fd00:10:244:2::/64", publicIP: "fd00:50::12", mac: "0e:00:00:00:06:02" },
+        },
+        {
+          name: "v6-only",
+          v6: { podCIDR: "fd00:10:244:3::/64", publicIP: "fd00:50::13", mac: "0e:00:00:00:06:03" },
+        },
+      ],
+    };
+    await saveState(dir, dual);
+    const text = await Deno.readTextFile(statePath(dir));
+    assert.match(text, /"podCIDR": "10\.244\.2\.0\/24"/, "IPv4 fields stay at the top");
+    assert.deepEqual(await loadState(dir), { kind: "loaded", state: dual });
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -1,3 +1,4 @@
+import "../helpers/ipv6.ts";
 import assert from "node:assert/strict";
 import { parseCIDR } from "../../src/net/cidr.ts";
 import { renderSubnetEnv, writeSubnetEnv } from "../../src/vtepd/subnet_env.ts";
@@ -13,6 +14,24 @@ Deno.test("subnet.env: flanneld's keys, order and FLANNEL_SUBNET = first host of
   assert.equal(
     renderSubnetEnv(env),
     "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\nFLANNEL_MTU=1450\nFLANNEL_IPMASQ=false\n",
+  );
+});
+
+Deno.test("subnet.env: the IPv6 lines for dual-stack and IPv6-only overlays, in flanneld's order", () => {
+  const v6 = {
+    ipv6Network: parseCIDR("fd00:10:244::/56")!,
+    ipv6Subnet: parseCIDR("fd00:10:244:1::/64")!,
+  };
+  assert.equal(
+    renderSubnetEnv({ ...env, ...v6, mtu: 1430 }),
+    "FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.1.1/24\n" +
+      "FLANNEL_IPV6_NETWORK=fd00:10:244::/56\nFLANNEL_IPV6_SUBNET=fd00:10:244:1::1/64\n" +
+      "FLANNEL_MTU=1430\nFLANNEL_IPMASQ=false\n",
+  );
+  assert.equal(
+    renderSubnetEnv({ ...v6, mtu: 1430, ipMasq: true }),
+    "FLANNEL_IPV6_NETWORK=fd00:10:244::/56\nFLANNEL_IPV6_SUBNET=fd00:10:244:1::1/64\n" +
+      "FLANNEL_MTU=1430\nFLANNEL_IPMASQ=true\n",
   );
 });
 
