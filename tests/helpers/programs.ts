@@ -22,6 +22,8 @@ export interface LaunchOptions {
   /** Run inside this network namespace (`ip netns exec`). */
   netns?: string;
   cwd?: string;
+  /** The deno binary to run it with (default: the one running the tests), e.g. another arch's. */
+  deno?: string;
 }
 
 /** The argv that runs `program` with its permission set. */
@@ -30,7 +32,7 @@ export function commandLine(program: ProgramName, options: LaunchOptions = {}): 
   const script = `${ROOT}/${options.source ? info.entry : info.bundle}`;
   const configFlags = options.source ? ["--config", `${ROOT}/deno.json`] : ["--no-config"];
   const deno = [
-    Deno.execPath(),
+    options.deno ?? Deno.execPath(),
     "run",
     "--quiet",
     "--no-prompt",
