@@ -117,6 +117,13 @@ if [ ! -e "$BINFMT_DIR/$entry" ]; then
   log "registering binfmt_misc entry $entry ($BINFMT_CONF)"
   cat "$BINFMT_CONF" >"$BINFMT_DIR/register" || die "cannot register $entry in $BINFMT_DIR"
 fi
+interpreter="$(sed -n 's/^interpreter //p' "$BINFMT_DIR/$entry")"
+wanted_interpreter="$(awk -F: '{ print $7 }' "$BINFMT_CONF")"
+if [ "$interpreter" != "$wanted_interpreter" ]; then
+  # Someone else's registration (e.g. an older qemu-user-static): left alone, but it may be an
+  # older qemu than the tests need.
+  log "note: $entry runs $interpreter, not $wanted_interpreter; remove that entry if it is an old qemu"
+fi
 if ! grep -qx enabled "$BINFMT_DIR/$entry"; then
   log "enabling binfmt_misc entry $entry"
   echo 1 >"$BINFMT_DIR/$entry"

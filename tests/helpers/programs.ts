@@ -85,8 +85,14 @@ export async function runProgram(
 ): Promise<RunResult> {
   const child = spawnProgram(program, options);
   const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(stdin));
-  await writer.close();
+  try {
+    await writer.write(new TextEncoder().encode(stdin));
+    await writer.close();
+  } catch (error) {
+    // A program may exit without reading stdin (CNI VERSION); a fast one then closes the pipe
+    // before a slow parent (e.g. under emulation) has written. Its output still tells.
+    if (!(error instanceof Deno.errors.BrokenPipe)) throw error;
+  }
   const output = await child.output();
   const decoder = new TextDecoder();
   return {
