@@ -3,8 +3,8 @@
 # both architectures (tests/arm64/). On an x86_64 host they run under Deno's own aarch64 build
 # through qemu-user (scripts/setup_arm64.sh installs it, idempotently); on an arm64 host, natively.
 #
-#   bash scripts/test_arm64.sh                 every file: about 20 minutes under emulation
-#   bash scripts/test_arm64.sh --short         the subset .ci/run runs (see SLOW below)
+#   bash scripts/test_arm64.sh                 every file: about 15 minutes under emulation (2 cores)
+#   bash scripts/test_arm64.sh --short         the subset .ci/run runs (see SLOW below): about 4 minutes
 #   bash scripts/test_arm64.sh tests/ipam/main_test.ts ...    these paths only
 #
 # Needs root (network namespaces, apt-get). The tests are not type-checked here (--no-check):
@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 
 ALL=(tests/cni tests/net tests/vtepd tests/helpers tests/ipam tests/netlink tests/arm64)
 # Left out of --short, with their time under emulation on 2 cores: 110 concurrent plugin
-# processes (7.5 min), the differential run against host-local (4 min; host_local_test covers
+# processes (6.5 to 7.5 min), the differential run against host-local (4 min; host_local_test covers
 # the same cases in-process), the SIGKILL crash loop (40 s). They change nothing arch-specific
 # that the rest does not reach; the full run keeps them.
 SLOW=(tests/ipam/concurrency_test.ts tests/ipam/differential_test.ts tests/ipam/crash_test.ts)
