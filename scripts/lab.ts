@@ -17,6 +17,7 @@ import { createNetns, type Netns } from "../tests/helpers/netns.ts";
 import { commandLine } from "../tests/helpers/programs.ts";
 import { ROOT } from "./programs.ts";
 import type { ControlRequest } from "./lab_apiserver.ts";
+import type { CacheSnapshot, YurthubSetting } from "../tests/kube/apiserver.ts";
 
 export const LAN_GATEWAY = "192.168.50.254";
 export const CLUSTER_NETWORK = "10.244.0.0/16";
@@ -103,6 +104,21 @@ export class LabApi {
     return node?.metadata?.annotations ?? {};
   }
 
+  /** The cloud now, for serveSnapshot later (see TestApiServer.snapshot). */
+  snapshot(): Promise<CacheSnapshot> {
+    return this.control({ op: "snapshot" });
+  }
+
+  /** Cloud down; yurthub answers from `snapshot` without the nodes in `omit`. */
+  async serveSnapshot(snapshot: CacheSnapshot, omit: string[] = []): Promise<void> {
+    await this.control({ op: "serveSnapshot", snapshot, omit });
+  }
+
+  /** online, cached, snapshot or uncached (see TestApiServer.setYurthubMode). */
+  async setYurthubMode(setting: YurthubSetting): Promise<void> {
+    await this.control({ op: "setYurthubMode", setting });
+  }
+
   async stop(): Promise<void> {
     try {
       this.#process.kill("SIGTERM");
@@ -123,6 +139,15 @@ export interface Pod {
 }
 
 export type NodeFlavour = "keepnet" | "stock-flannel";
+
+export interface VtepdLaunch {
+  /** Run the bundle the build compiles instead of the TypeScript source. */
+  bundle?: boolean;
+  /** More environment for the daemon (it gets only PATH and HOME besides). */
+  env?: Record<string, string>;
+  /** Give the daemon only the arguments passed, not the lab's own flags. */
+  onlyArgs?: boolean;
+}
 
 export class LabNode {
   readonly name: string;
@@ -192,31 +217,39 @@ export class LabNode {
     await this.netns.check(["ip", "route", "add", "default", "via", LAN_GATEWAY]);
   }
 
+  /** The flags the lab runs keepnet-vtepd with: this node, the lab's API, files and LAN port. */
+  vtepdArgs(): string[] {
+    return [
+      `--node-name=${this.name}`,
+      `--kube-api-url=${this.#lab.api.url}`,
+      `--net-config-path=${this.#lab.dir}/net-conf.json`,
+      `--subnet-file=${this.subnetFile}`,
+      `--state-dir=${this.stateDir}`,
+      "--iface=eth0",
+      "--log-level=debug",
+    ];
+  }
+
   /**
    * Starts keepnet-vtepd with the compiled binary's permissions: from source, or with
    * `bundle: true` the bundle the build compiles.
    */
-  startVtepd(extraArgs: string[] = [], options: { bundle?: boolean } = {}): Deno.ChildProcess {
+  startVtepd(extraArgs: string[] = [], options: VtepdLaunch = {}): Deno.ChildProcess {
     const argv = commandLine("vtepd", {
       source: !options.bundle,
       netns: this.netns.name,
-      args: [
-        `--node-name=${this.name}`,
-        `--kube-api-url=${this.#lab.api.url}`,
-        `--net-config-path=${this.#lab.dir}/net-conf.json`,
-        `--subnet-file=${this.subnetFile}`,
-        `--state-dir=${this.stateDir}`,
-        "--iface=eth0",
-        "--log-level=debug",
-        ...extraArgs,
-      ],
+      args: options.onlyArgs ? extraArgs : [...this.vtepdArgs(), ...extraArgs],
     });
     const log = Deno.openSync(this.logFile, { create: true, append: true });
     const [program, ...args] = argv;
     this.vtepd = new Deno.Command(program!, {
       args,
       clearEnv: true,
-      env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", HOME: Deno.env.get("HOME") ?? "/root" },
+      env: {
+        PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+        HOME: Deno.env.get("HOME") ?? "/root",
+        ...options.env,
+      },
       stdin: "null",
       stdout: "null",
       stderr: "piped",

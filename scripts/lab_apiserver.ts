@@ -11,7 +11,12 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { type NodeObject, TestApiServer } from "../tests/kube/apiserver.ts";
+import {
+  type CacheSnapshot,
+  type NodeObject,
+  TestApiServer,
+  type YurthubSetting,
+} from "../tests/kube/apiserver.ts";
 import { applyMergePatch, type Json } from "../tests/kube/apiserver/patch.ts";
 
 export type ControlRequest =
@@ -22,6 +27,14 @@ export type ControlRequest =
   | { op: "deleteNode"; name: string }
   | { op: "node"; name: string }
   | { op: "setCloudDown"; down: boolean }
+  /** The cloud now (nodes and resourceVersion), to hand back to `serveSnapshot` later. */
+  | { op: "snapshot" }
+  /** Cloud down, reads answered from `snapshot` without the nodes named in `omit`. */
+  | { op: "serveSnapshot"; snapshot: CacheSnapshot; omit?: string[] }
+  /** online, cached, snapshot (with snapshot and omit) or uncached; see TestApiServer. */
+  | { op: "setYurthubMode"; setting: YurthubSetting }
+  /** The current yurthub mode's name. */
+  | { op: "yurthubMode" }
   | { op: "compact" }
   | { op: "closeWatches" }
   | { op: "requests" }
@@ -47,6 +60,16 @@ function control(server: TestApiServer, request: ControlRequest): unknown {
     case "setCloudDown":
       server.setCloudDown(request.down);
       return null;
+    case "snapshot":
+      return server.snapshot();
+    case "serveSnapshot":
+      server.serveSnapshot(request.snapshot, request.omit);
+      return null;
+    case "setYurthubMode":
+      server.setYurthubMode(request.setting);
+      return null;
+    case "yurthubMode":
+      return server.yurthubMode;
     case "compact":
       server.compact();
       return null;
@@ -58,6 +81,8 @@ function control(server: TestApiServer, request: ControlRequest): unknown {
     case "clearRequests":
       server.clearRequests();
       return null;
+    default:
+      throw new Error(`unknown op ${JSON.stringify((request as { op?: unknown }).op)}`);
   }
 }
 

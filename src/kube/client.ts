@@ -194,10 +194,12 @@ class KubeNodeClient implements NodeApi {
         | JsonObject
         | null;
       const metadata = (page?.metadata ?? {}) as JsonObject;
-      if (!Array.isArray(page?.items)) {
+      // Go writes an empty slice as null: yurthub answers an empty cached list that way.
+      const items = page?.items === null ? [] : page?.items;
+      if (!Array.isArray(items)) {
         throw new ApiError(200, "", "GET /api/v1/nodes: the answer has no items list");
       }
-      for (const item of page.items) {
+      for (const item of items) {
         const node = parseNode(item);
         if ("ok" in node) nodes.push(node.ok);
         else this.#logger?.warn("skipping a malformed node in the list", { reason: node.error });

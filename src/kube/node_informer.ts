@@ -5,9 +5,14 @@
  * expired (410) or the server refuses the watch.
  *
  * It keeps the latest state of every node and reports:
- * - `onSync` after every complete LIST: the whole set, so the caller may drop what is missing;
- * - `onUpsert` / `onDelete` for watch events.
+ * - `onSync` after every complete LIST: the whole set, with the list's resourceVersion, so the
+ *   caller may decide whether to drop what is missing (a list may come from a stale cache);
+ * - `onUpsert` / `onDelete` for watch events, `onBookmark` for bookmarks.
  * Nothing else ever reports a node as gone: while the API is unreachable nothing is called.
+ *
+ * Retries: when no answer came at all (connection refused, timeout), retrying costs the server
+ * nothing, so the informer tries again every couple of seconds and is back within seconds of the
+ * API's return; when the server answered with an error it backs off further.
  *
  * @module
  */
@@ -17,12 +22,7 @@ import { Backoff, type BackoffOptions, sleep } from "./backoff.ts";
 import type { NodeView } from "./node.ts";
 
 export interface SyncInfo {
-  /**
-   * True when the list can be trusted to remove nodes: it is complete and, when the informer
-   * knows its own node's name, contains that node. A list without the own node comes from an
-   * empty or foreign cache (a yurthub that never cached nodes for us) and is not acted on.
-   */
-  authoritative: boolean;
+  /** The list's resourceVersion (older than what was seen before when it comes from a cache). */
   resourceVersion: string;
 }
 
@@ -34,24 +34,36 @@ export interface NodeInformerHandlers {
   onSync(nodes: ReadonlyMap<string, NodeView>, info: SyncInfo): void;
   onUpsert(node: NodeView): void;
   onDelete(node: NodeView): void;
+  /** A bookmark: the server is at `resourceVersion` and nothing of interest changed. */
+  onBookmark?(resourceVersion: string): void;
   /** Called when the informer gets or loses a working connection to the API. */
   onConnectionChange?(connected: boolean): void;
+  /**
+   * Called whenever a watch opens. Behind a yurthub the connection never looks lost (the hub
+   * answers from its cache), but its local watches end when the cloud returns: a new watch is
+   * the sign that what the node wrote meanwhile may now really arrive.
+   */
+  onWatchOpen?(): void;
 }
 
 export interface NodeInformerOptions {
   logger: Logger;
-  /** Retry delays after failures. Default 1 s doubling to 30 s. */
+  /**
+   * Retry delays after the server answered with an error. Default 1 s doubling to 3 s: an edge
+   * node must be back within seconds of its API, and an error answer costs the server little.
+   */
   backoff?: BackoffOptions;
+  /** Retry delays while the server does not answer at all. Default 0.5 s doubling to 2 s. */
+  unreachableBackoff?: BackoffOptions;
   /**
    * Length of each watch asked of the server. Default: random between 5 and 10 minutes, as
    * client-go does, so that the watches of many nodes do not all renew at once.
    */
   watchTimeoutSeconds?: number;
-  /** The own node's name; a LIST without it is not authoritative (see SyncInfo). */
-  selfName?: string;
 }
 
-const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 1000, maxMs: 30_000 };
+const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 1000, maxMs: 3000 };
+const DEFAULT_UNREACHABLE_BACKOFF: BackoffOptions = { initialMs: 500, maxMs: 2000 };
 /** A watch that ends this soon without any event counts as a failure (no hot loop). */
 const SHORT_WATCH_MS = 1000;
 
@@ -60,8 +72,8 @@ export class NodeInformer {
   readonly #handlers: NodeInformerHandlers;
   readonly #logger: Logger;
   readonly #backoff: Backoff;
+  readonly #unreachableBackoff: Backoff;
   readonly #watchTimeoutSeconds: () => number;
-  readonly #selfName: string | undefined;
 
   #nodes = new Map<string, NodeView>();
   #resourceVersion = "";
@@ -75,11 +87,13 @@ export class NodeInformer {
     this.#handlers = handlers;
     this.#logger = options.logger;
     this.#backoff = new Backoff(options.backoff ?? DEFAULT_BACKOFF);
+    this.#unreachableBackoff = new Backoff(
+      options.unreachableBackoff ?? DEFAULT_UNREACHABLE_BACKOFF,
+    );
     const fixed = options.watchTimeoutSeconds;
     this.#watchTimeoutSeconds = fixed !== undefined
       ? () => fixed
       : () => 300 + Math.floor(Math.random() * 300);
-    this.#selfName = options.selfName;
   }
 
   /** Whether the last LIST or WATCH reached the API server. */
@@ -131,46 +145,51 @@ export class NodeInformer {
     }
   }
 
-  async #pause(): Promise<void> {
-    await sleep(this.#backoff.next(), this.#stop.signal);
+  /** Waits before a retry: briefly when nothing answered, longer when the server refused. */
+  async #pause(unreachable = false): Promise<void> {
+    const delay = unreachable ? this.#unreachableBackoff.next() : this.#backoff.next();
+    await sleep(delay, this.#stop.signal);
+  }
+
+  #answered(): void {
+    this.#unreachableBackoff.reset();
   }
 
   async #run(): Promise<void> {
     while (!this.#stopping) {
-      if (!await this.#list()) {
-        await this.#pause();
+      const listed = await this.#list();
+      if (listed !== "ok") {
+        await this.#pause(listed === "unreachable");
         continue;
       }
       await this.#watchUntilRelist();
     }
   }
 
-  async #list(): Promise<boolean> {
+  async #list(): Promise<"ok" | "unreachable" | "refused"> {
     let list;
     try {
       list = await this.#api.listNodes(this.#stop.signal);
     } catch (error) {
-      if (this.#stopping) return false;
+      if (this.#stopping) return "refused";
       this.#setConnected(false);
       this.#logger.warn("listing nodes failed; will retry", { error });
-      return false;
+      if (error instanceof ApiError) {
+        this.#answered();
+        return "refused";
+      }
+      return "unreachable";
     }
-    if (this.#stopping) return false;
+    if (this.#stopping) return "refused";
+    this.#answered();
     this.#nodes = new Map(list.nodes.map((node) => [node.name, node]));
     this.#resourceVersion = list.resourceVersion;
     this.#synced = true;
     this.#setConnected(true);
-    const authoritative = this.#selfName === undefined || this.#nodes.has(this.#selfName);
-    if (!authoritative) {
-      this.#logger.warn("the node list lacks this node; not trusting it to remove peers", {
-        node: this.#selfName,
-        nodes: this.#nodes.size,
-      });
-    }
     this.#logger.debug("listed nodes", { nodes: this.#nodes.size, rv: list.resourceVersion });
-    const info = { authoritative, resourceVersion: list.resourceVersion };
+    const info = { resourceVersion: list.resourceVersion };
     this.#call("onSync", () => this.#handlers.onSync(this.#nodes, info));
-    return true;
+    return "ok";
   }
 
   /** Watches (again and again) from the current version until a fresh LIST is needed. */
@@ -189,7 +208,11 @@ export class NodeInformer {
           resourceVersion: this.#resourceVersion,
           timeoutSeconds: this.#watchTimeoutSeconds(),
           signal: this.#stop.signal,
-          onOpen: () => this.#setConnected(true),
+          onOpen: () => {
+            this.#answered();
+            this.#setConnected(true);
+            this.#call("onWatchOpen", () => this.#handlers.onWatchOpen?.());
+          },
           onEvent,
         });
         if (end === "aborted") return;
@@ -200,7 +223,7 @@ export class NodeInformer {
           // The connection failed: retry the watch from where it was, without a new LIST.
           this.#setConnected(false);
           this.#logger.warn("watching nodes failed; will retry", { error });
-          await this.#pause();
+          await this.#pause(true);
           continue;
         }
       }
@@ -227,6 +250,7 @@ export class NodeInformer {
   #apply(event: Exclude<WatchEvent, { type: "ERROR" }>): void {
     if (event.type === "BOOKMARK") {
       this.#resourceVersion = event.resourceVersion;
+      this.#call("onBookmark", () => this.#handlers.onBookmark?.(event.resourceVersion));
       return;
     }
     const node = event.node;

@@ -9,7 +9,7 @@ import { formatIP, parseIP } from "../net/ip.ts";
 import { decodeBackendData, type FlannelAnnotationKeys } from "./annotations.ts";
 import { ipv4PodCIDR, type NodeView } from "./node.ts";
 
-/** A peer node as the data plane needs it. */
+/** Another node of the overlay, as the data plane needs it (the one peer type of keepnet). */
 export interface Peer {
   name: string;
   /** The peer's IPv4 pod CIDR, Go text with host bits cleared. */
@@ -20,6 +20,8 @@ export interface Peer {
   mac: string;
   /** The VNI the peer advertises, when it does (informational: flanneld ignores it). */
   vni?: number;
+  /** The Node's resourceVersion this was read from: an older view never replaces a newer one. */
+  resourceVersion?: string;
 }
 
 /**
@@ -71,5 +73,6 @@ export function nodeToPeer(
   if ("error" in podCIDR) return podCIDR;
   const peer: Peer = { name: node.name, podCIDR: podCIDR.ok, publicIP, mac: backendData.ok.mac };
   if (backendData.ok.vni !== undefined) peer.vni = backendData.ok.vni;
+  if (node.resourceVersion !== "") peer.resourceVersion = node.resourceVersion;
   return { ok: peer };
 }

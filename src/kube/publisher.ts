@@ -10,7 +10,8 @@
  * - a PATCH that is answered but not applied (yurthub while the cloud is away answers with its
  *   cached object) shows as a node that still differs, so it is retried later;
  * - every newer view of the node (`observe`, e.g. from the informer) is checked again, so
- *   annotations removed by someone else or lost with a re-created Node object are put back.
+ *   annotations removed by someone else or lost with a re-created Node object are put back;
+ * - `retryNow()` (the API is back after an outage) cuts a long backoff short.
  *
  * @module
  */
@@ -87,6 +88,8 @@ export class NodePublisher {
   #stale = true;
   #dirty = true;
   #wake: (() => void) | undefined;
+  /** Aborted to end the current backoff sleep early. */
+  #retrySleep = new AbortController();
   #stop = new AbortController();
   #running: Promise<void> | undefined;
   #status: PublisherStatus = { inSync: false, patches: 0 };
@@ -143,6 +146,23 @@ export class NodePublisher {
     this.#poke();
   }
 
+  /**
+   * The API answers again after an outage: check the node now instead of at the end of the
+   * current backoff, and start the backoff over.
+   */
+  retryNow(): void {
+    this.#backoff.reset();
+    this.#stale = true;
+    this.#retrySleep.abort();
+    this.#poke();
+  }
+
+  /** Sleeps `ms` unless stopped or `retryNow()` comes first. */
+  async #backoffSleep(ms: number, signal: AbortSignal): Promise<void> {
+    this.#retrySleep = new AbortController();
+    await sleep(ms, AbortSignal.any([signal, this.#retrySleep.signal]));
+  }
+
   #poke(): void {
     this.#dirty = true;
     this.#wake?.();
@@ -186,7 +206,7 @@ export class NodePublisher {
           error,
           retryInMs: delay,
         });
-        await sleep(delay, signal);
+        await this.#backoffSleep(delay, signal);
       }
     }
   }
@@ -238,7 +258,7 @@ export class NodePublisher {
       node: this.#name,
       retryInMs: delay,
     });
-    await sleep(delay, signal);
+    await this.#backoffSleep(delay, signal);
   }
 
   #settled(patched: boolean): void {

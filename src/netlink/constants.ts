@@ -64,3 +64,31 @@ export const OPER_STATES = [
   "DORMANT",
   "UP",
 ] as const;
+
+/** rtnetlink multicast groups (`enum rtnetlink_groups`) a monitor can join. */
+export const RTNLGRP_LINK = 1;
+export const RTNLGRP_NEIGH = 3;
+export const RTNLGRP_IPV4_ROUTE = 7;
+export const RTNLGRP_IPV6_ROUTE = 11;
+
+/** Netlink message types (`linux/netlink.h`, `linux/rtnetlink.h`). */
+export const NLMSG_HDRLEN = 16;
+export const RTM_NEWLINK = 16;
+export const RTM_DELLINK = 17;
+export const RTM_NEWROUTE = 24;
+export const RTM_DELROUTE = 25;
+export const RTM_NEWNEIGH = 28;
+export const RTM_DELNEIGH = 29;
+
+/** Attribute types: `IFLA_*` (`linux/if_link.h`), `NDA_*`, `RTA_*`. */
+export const IFLA_ADDRESS = 1;
+export const IFLA_IFNAME = 3;
+export const IFLA_MTU = 4;
+export const NDA_DST = 1;
+export const NDA_LLADDR = 2;
+export const RTA_DST = 1;
+export const RTA_OIF = 4;
+export const RTA_GATEWAY = 5;
+export const RTA_TABLE = 15;
+/** The attribute-type bits without NLA_F_NESTED and NLA_F_NET_BYTEORDER. */
+export const NLA_TYPE_MASK = 0x3fff;

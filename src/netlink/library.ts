@@ -23,6 +23,13 @@ const CORE_SYMBOLS = {
     result: "i32",
   },
   nl_geterror: { parameters: ["i32"], result: "pointer" },
+  nl_socket_get_local_port: { parameters: ["pointer"], result: "u32" },
+  // For the notification socket (monitor.ts).
+  nl_socket_disable_seq_check: { parameters: ["pointer"], result: "void" },
+  // (sock, group): the one-group form; nl_socket_add_memberships is variadic.
+  nl_socket_add_membership: { parameters: ["pointer", "i32"], result: "i32" },
+  nl_socket_set_nonblocking: { parameters: ["pointer"], result: "i32" },
+  nl_socket_get_fd: { parameters: ["pointer"], result: "i32" },
 
   // (family, const void *buf, size_t size) → new nl_addr, reference count 1
   nl_addr_build: { parameters: ["i32", "buffer", "usize"], result: "pointer" },

@@ -1,7 +1,7 @@
 /**
  * A typed binding of libnl-3 / libnl-route-3 over Deno FFI: VXLAN links, addresses, neighbour and
- * FDB entries, routes. No `ip`/`bridge` subprocesses. Failures throw `NetlinkError` carrying the
- * kernel's errno.
+ * FDB entries, routes, and a monitor of the kernel's change notifications for them. No
+ * `ip`/`bridge` subprocesses. Failures throw `NetlinkError` carrying the kernel's errno.
  *
  * ```ts
  * using netlink = openNetlink();
@@ -12,6 +12,22 @@
  * @module
  */
 export { openNetlink, type OpenNetlinkOptions } from "./netlink.ts";
+export {
+  type KernelMonitor,
+  type KernelMonitorOptions,
+  MONITOR_GROUPS,
+  type MonitorGroup,
+  openKernelMonitor,
+} from "./monitor.ts";
+export {
+  type ChangeAction,
+  type FdbChange,
+  type KernelChange,
+  type LinkChange,
+  type NeighbourChange,
+  parseKernelChanges,
+  type RouteChange,
+} from "./changes.ts";
 export {
   Errno,
   errnoName,

@@ -125,6 +125,10 @@ class LibnlNetlink implements Netlink {
     return lookupRoute(this.#socket, ip);
   }
 
+  localPort(): number {
+    return this.#socket.localPort();
+  }
+
   close(): void {
     this.#socket.close();
   }

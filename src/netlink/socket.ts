@@ -106,6 +106,11 @@ export class NetlinkSocket {
     });
   }
 
+  /** The socket's netlink port id (its bound `nl_pid`); throws once closed. */
+  localPort(): number {
+    return this.lib.nl_socket_get_local_port(this.pointer);
+  }
+
   /** Frees the socket (closing its file descriptor). Safe to call twice. */
   close(): void {
     if (this.#socket === null) return;

@@ -251,6 +251,12 @@ export interface Netlink extends Disposable {
   /** The route the kernel would pick for `ip`; undefined when it has none (unreachable). */
   lookupRoute(ip: string): RouteLookup | undefined;
 
+  /**
+   * The port id of this socket. The kernel puts it in the `nlmsg_pid` of some of the change
+   * notifications our requests cause (KernelChange.senderPort; which ones: monitor.ts).
+   */
+  localPort(): number;
+
   /** Frees the socket. Later calls throw. */
   close(): void;
 }

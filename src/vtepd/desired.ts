@@ -10,19 +10,9 @@
  *
  * @module
  */
+import type { Peer } from "../kube/peer.ts";
 import { formatCIDR, networkAddress, parseCIDR } from "../net/cidr.ts";
 import { formatIP } from "../net/ip.ts";
-
-/** A peer node as the overlay needs it. */
-export interface PeerLease {
-  name: string;
-  /** The peer's IPv4 pod CIDR, Go text. */
-  podCIDR: string;
-  /** The peer's public (underlay) IPv4 address. */
-  publicIP: string;
-  /** The peer's VTEP MAC, lower-case. */
-  mac: string;
-}
 
 export interface NeighbourEntry {
   ip: string;
@@ -67,7 +57,7 @@ function canonicalCIDR(text: string): string {
 }
 
 /** The entries one peer needs. */
-export function peerDataPlane(peer: PeerLease, options: DesiredOptions): DataPlane {
+export function peerDataPlane(peer: Peer, options: DesiredOptions): DataPlane {
   const dst = canonicalCIDR(peer.podCIDR);
   if (options.directRouting && options.isOnLink?.(peer.publicIP)) {
     return { neighbours: [], fdb: [], routes: [{ dst, gateway: peer.publicIP, onlink: false }] };
@@ -81,7 +71,7 @@ export function peerDataPlane(peer: PeerLease, options: DesiredOptions): DataPla
 }
 
 /** The entries all peers need together. */
-export function desiredDataPlane(peers: Iterable<PeerLease>, options: DesiredOptions): DataPlane {
+export function desiredDataPlane(peers: Iterable<Peer>, options: DesiredOptions): DataPlane {
   const plane: DataPlane = { neighbours: [], fdb: [], routes: [] };
   for (const peer of peers) {
     const entries = peerDataPlane(peer, options);

@@ -42,10 +42,41 @@ export type DeviceKernel = Pick<
   | "deleteAddress"
 >;
 
+/** What `ensureDevice` had to change: each kind a repair when the device was set up before. */
+export type DeviceChange = "created" | "recreated" | "mtu" | "mac" | "address" | "up";
+
 export interface DeviceOutcome {
   link: Link;
   /** What was done, one short phrase each, for the log. */
   actions: string[];
+  changes: Set<DeviceChange>;
+  /** Attributes that could not be set; the rest of the device was still configured. */
+  failures: string[];
+}
+
+/** What VXLAN encapsulation adds to every packet (IPv4 outer header, UDP, VXLAN, Ethernet). */
+export const VXLAN_OVERHEAD = 50;
+
+/**
+ * The device's MTU, as flanneld computes it: `Backend.MTU` (or the underlay's MTU) minus the
+ * VXLAN overhead. The kernel refuses an MTU above the underlay's minus that overhead, so a
+ * `Backend.MTU` larger than the underlay's is clamped to it, with the warning to log.
+ */
+export function vxlanMTU(
+  backendMTU: number,
+  underlay: { name: string; mtu: number },
+): { mtu: number; warning?: string } {
+  if (backendMTU === 0) return { mtu: underlay.mtu - VXLAN_OVERHEAD };
+  if (backendMTU > underlay.mtu) {
+    return {
+      mtu: underlay.mtu - VXLAN_OVERHEAD,
+      warning:
+        `Backend.MTU ${backendMTU} is larger than the MTU of the underlay ${underlay.name} (${underlay.mtu}); using ${underlay.mtu}, so the VXLAN device gets ${
+          underlay.mtu - VXLAN_OVERHEAD
+        }`,
+    };
+  }
+  return { mtu: backendMTU - VXLAN_OVERHEAD };
 }
 
 /** Why an existing device cannot be reused, or undefined when it can (flanneld's rules). */
@@ -95,6 +126,7 @@ function ensureAddress(
   link: Link,
   spec: DeviceSpec,
   actions: string[],
+  changes: Set<DeviceChange>,
 ): void {
   let present = false;
   for (const address of kernel.listAddresses({ ifindex: link.index, family: 4 })) {
@@ -108,17 +140,29 @@ function ensureAddress(
     if (ip && cidrContains(spec.network, ip)) {
       kernel.deleteAddress(link.index, text);
       actions.push(`removed old address ${text}`);
+      changes.add("address");
     }
   }
   if (!present) {
     kernel.addAddress(link.index, spec.address);
     actions.push(`address ${spec.address} added`);
+    changes.add("address");
   }
 }
 
 /** Makes the device match `spec`; returns it as read back from the kernel. */
 export function ensureDevice(kernel: DeviceKernel, spec: DeviceSpec): DeviceOutcome {
   const actions: string[] = [];
+  const changes = new Set<DeviceChange>();
+  const failures: string[] = [];
+  // One attribute that cannot be set must not keep the others (and the peers) from being fixed.
+  const attempt = (what: string, step: () => void) => {
+    try {
+      step();
+    } catch (error) {
+      failures.push(`${what}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  };
   let link = kernel.getLink(spec.name);
   if (link) {
     const reason = incompatibility(link, spec);
@@ -126,33 +170,55 @@ export function ensureDevice(kernel: DeviceKernel, spec: DeviceSpec): DeviceOutc
       kernel.deleteLink(link.index);
       link = create(kernel, spec);
       actions.push(`recreated (${reason}) with MAC ${spec.mac}`);
+      changes.add("recreated");
     } else {
       if (link.mtu !== spec.mtu) {
-        kernel.setLinkMtu(link.index, spec.mtu);
-        actions.push(`MTU ${link.mtu} → ${spec.mtu}`);
+        attempt(`set MTU ${spec.mtu}`, () => {
+          kernel.setLinkMtu(link!.index, spec.mtu);
+          actions.push(`MTU ${link!.mtu} → ${spec.mtu}`);
+          changes.add("mtu");
+        });
       }
       if (link.mac !== spec.mac) {
-        setMac(kernel, link, spec.mac);
-        actions.push(`MAC ${link.mac} → ${spec.mac}`);
+        attempt(`set MAC ${spec.mac}`, () => {
+          setMac(kernel, link!, spec.mac);
+          actions.push(`MAC ${link!.mac} → ${spec.mac}`);
+          changes.add("mac");
+        });
       }
       if (actions.length === 0) actions.push("reused unchanged");
     }
   } else {
     link = create(kernel, spec);
     actions.push(`created with MAC ${spec.mac}`);
+    changes.add("created");
   }
-  ensureAddress(kernel, link, spec, actions);
-  if (!link.up || actions.some((action) => action.startsWith("MAC"))) kernel.setLinkUp(link.index);
+  const configured = link;
+  attempt(
+    `address ${spec.address}`,
+    () => ensureAddress(kernel, configured, spec, actions, changes),
+  );
+  if (!link.up || changes.has("mac")) {
+    attempt("set link up", () => {
+      kernel.setLinkUp(configured.index);
+      if (!configured.up) changes.add("up");
+    });
+  }
   // Read back after link-up: udev or NetworkManager may rewrite the MAC of a new device.
   let current = kernel.getLink(link.index);
-  if (current && current.mac !== spec.mac) {
-    actions.push(`MAC changed behind our back to ${current.mac}; reset to ${spec.mac}`);
-    setMac(kernel, current, spec.mac);
-    kernel.setLinkUp(current.index);
-    current = kernel.getLink(current.index);
+  if (current && current.mac !== spec.mac && !failures.some((f) => f.startsWith("set MAC"))) {
+    const changed = current;
+    actions.push(`MAC changed behind our back to ${changed.mac}; reset to ${spec.mac}`);
+    attempt(`set MAC ${spec.mac}`, () => {
+      setMac(kernel, changed, spec.mac);
+      kernel.setLinkUp(changed.index);
+      changes.add("mac");
+    });
+    current = kernel.getLink(changed.index);
   }
   if (!current) throw new Error(`device ${spec.name} vanished while being configured`);
-  return { link: current, actions };
+  if (changes.size > 0 && actions[0] === "reused unchanged") actions.shift();
+  return { link: current, actions, changes, failures };
 }
 
 /** The device, or undefined when it does not exist. */

@@ -7,6 +7,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { parseIP } from "../net/ip.ts";
 import { VERSION } from "../version.ts";
 
 export interface DaemonFlags {
@@ -122,7 +123,18 @@ function integer(name: string, text: string, min: number, max: number): number {
   return value;
 }
 
-/** Parses argv and the environment; throws FlagError with a message for the user. */
+/** An IP literal (the health server binds to it; a name would mean a DNS wait at start). */
+function ipAddress(name: string, text: string): string {
+  if (!parseIP(text)) {
+    throw new FlagError(`--${name} must be an IP address, got ${JSON.stringify(text)}`);
+  }
+  return text;
+}
+
+/**
+ * Parses argv and the environment; throws FlagError with a message for the user. IPv6 text
+ * needs `loadIPv6()` (src/net/ip.ts) to have been awaited.
+ */
 export function parseFlags(argv: string[], env: (name: string) => string | undefined): ParsedFlags {
   let parsed;
   try {
@@ -184,7 +196,7 @@ export function parseFlags(argv: string[], env: (name: string) => string | undef
       subnetFile: lookup("subnet-file")!,
       stateDir: lookup("state-dir")!,
       kubeAnnotationPrefix: lookup("kube-annotation-prefix")!,
-      healthzIP: lookup("healthz-ip")!,
+      healthzIP: ipAddress("healthz-ip", lookup("healthz-ip")!),
       healthzPort: integer("healthz-port", lookup("healthz-port")!, 0, 65535),
       userAgent: lookup("user-agent")!,
       resyncSeconds: integer("resync-seconds", lookup("resync-seconds")!, 1, 86400),

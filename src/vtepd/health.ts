@@ -1,12 +1,21 @@
 /**
  * `/healthz` (the process is alive) and `/readyz` (the VXLAN device is configured and subnet.env
- * is written, so pods on this node can get a network), as flanneld serves them.
+ * is written, so pods on this node can get a network), as flanneld serves them. The body of
+ * `/readyz` lists every check, one per line, Kubernetes style (`[+]` passing, `[-]` failing),
+ * and things that do not stop pods from getting a network but need an operator (`[!]`: the
+ * state file cannot be written, the API is unreachable) — readiness is about the data plane.
  *
  * @module
  */
 
+export interface Readiness {
+  ready: boolean;
+  /** One line per check. */
+  checks: string[];
+}
+
 export interface HealthState {
-  ready(): boolean;
+  readiness(): Readiness;
 }
 
 export interface HealthServer {
@@ -20,9 +29,9 @@ export function serveHealth(hostname: string, port: number, state: HealthState):
     const path = new URL(request.url).pathname;
     if (path === "/healthz") return new Response("ok\n");
     if (path === "/readyz") {
-      return state.ready()
-        ? new Response("ok\n")
-        : new Response("not ready: device or subnet.env not in place yet\n", { status: 503 });
+      const { ready, checks } = state.readiness();
+      const body = [...checks, ready ? "readyz check passed" : "readyz check failed"].join("\n");
+      return new Response(`${body}\n`, { status: ready ? 200 : 503 });
     }
     return new Response("not found\n", { status: 404 });
   });

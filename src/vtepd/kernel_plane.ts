@@ -1,8 +1,9 @@
 /**
  * Reads the overlay's data plane back from the kernel and applies reconcile plans to it, through
  * the netlink interface. Only entries the overlay owns are read: permanent neighbours and `self`
- * FDB entries of the VXLAN device, and routes into the cluster network that go through a gateway
- * (onlink routes on the device, or DirectRouting routes), never the node's own pod subnet.
+ * FDB entries of the VXLAN device, and routes into the cluster network through a gateway that
+ * are either on the device or (DirectRouting) via a known peer's public IP — never another
+ * device's routes, and never the node's own pod subnet.
  *
  * @module
  */
@@ -41,7 +42,15 @@ export type PlaneKernel = Pick<
   | "lookupRoute"
 >;
 
-export function readDataPlane(kernel: PlaneKernel, context: PlaneContext): DataPlane {
+/**
+ * The overlay's entries in the kernel. `peerGateways` are the public IPs of known peers: a route
+ * via one of them on another device is a DirectRouting route of ours.
+ */
+export function readDataPlane(
+  kernel: PlaneKernel,
+  context: PlaneContext,
+  peerGateways: ReadonlySet<string> = new Set(),
+): DataPlane {
   const neighbours = kernel.listNeighbours({ ifindex: context.ifindex, family: 4 })
     .filter((entry) => (entry.state & NUD_PERMANENT) !== 0 && entry.mac !== undefined)
     .map((entry) => ({ ip: entry.ip, mac: entry.mac! }));
@@ -53,6 +62,9 @@ export function readDataPlane(kernel: PlaneKernel, context: PlaneContext): DataP
   const routes = kernel.listRoutes({ family: 4, table: RT_TABLE_MAIN })
     .filter((route) => {
       if (route.gateway === undefined || route.dst === context.ownSubnet) return false;
+      if (route.ifindex !== context.ifindex && !peerGateways.has(route.gateway)) {
+        return false;
+      }
       const dst = parseCIDR(route.dst);
       return dst !== undefined && cidrContains(context.network, dst.ip);
     })
@@ -70,9 +82,13 @@ export function isOnLink(kernel: Pick<Netlink, "lookupRoute">, ip: string): bool
   return route !== undefined && route.gateway === undefined && route.type === 1;
 }
 
+export type EntryKind = "neighbour" | "fdb" | "route";
+
 export interface ApplyResult {
   changed: number;
   failed: number;
+  /** Successful changes by kind of entry. */
+  byKind: Record<EntryKind, number>;
 }
 
 /**
@@ -86,11 +102,12 @@ export function applyPlan(
   plan: Plan,
   log: Logger,
 ): ApplyResult {
-  const result: ApplyResult = { changed: 0, failed: 0 };
-  const attempt = (what: string, operation: () => void, removal = false) => {
+  const result: ApplyResult = { changed: 0, failed: 0, byKind: { neighbour: 0, fdb: 0, route: 0 } };
+  const attempt = (kind: EntryKind, what: string, operation: () => void, removal = false) => {
     try {
       operation();
       result.changed++;
+      result.byKind[kind]++;
     } catch (error) {
       if (removal && isNotFound(error)) return;
       result.failed++;
@@ -99,13 +116,17 @@ export function applyPlan(
   };
   const ifindex = context.ifindex;
   for (const entry of plan.neighbours.replace) {
-    attempt(`neighbour ${entry.ip}`, () => kernel.replaceNeighbour({ ifindex, ...entry }));
+    attempt(
+      "neighbour",
+      `neighbour ${entry.ip}`,
+      () => kernel.replaceNeighbour({ ifindex, ...entry }),
+    );
   }
   for (const entry of plan.fdb.replace) {
-    attempt(`fdb ${entry.mac}`, () => kernel.replaceFdb({ ifindex, ...entry }));
+    attempt("fdb", `fdb ${entry.mac}`, () => kernel.replaceFdb({ ifindex, ...entry }));
   }
   for (const entry of plan.routes.replace) {
-    attempt(`route ${entry.dst}`, () =>
+    attempt("route", `route ${entry.dst}`, () =>
       kernel.replaceRoute(
         entry.onlink
           ? { dst: entry.dst, gateway: entry.gateway, ifindex, onlink: true }
@@ -114,6 +135,7 @@ export function applyPlan(
   }
   for (const entry of plan.routes.remove) {
     attempt(
+      "route",
       `remove route ${entry.dst}`,
       () => kernel.deleteRoute({ dst: entry.dst, gateway: entry.gateway }),
       true,
@@ -121,6 +143,7 @@ export function applyPlan(
   }
   for (const entry of plan.neighbours.remove) {
     attempt(
+      "neighbour",
       `remove neighbour ${entry.ip}`,
       () => kernel.deleteNeighbour({ ifindex, ip: entry.ip }),
       true,
@@ -128,6 +151,7 @@ export function applyPlan(
   }
   for (const entry of plan.fdb.remove) {
     attempt(
+      "fdb",
       `remove fdb ${entry.mac}`,
       () => kernel.deleteFdb({ ifindex, mac: entry.mac, dst: entry.dst }),
       true,

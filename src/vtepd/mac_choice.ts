@@ -44,6 +44,10 @@ export function chooseVtepMAC(candidates: MacCandidates): MacChoice {
       saved.machineId && candidates.machineId && saved.machineId !== candidates.machineId
     ) {
       skipped.push("state file was written on another machine (machine-id differs)");
+    } else if (saved.vtepMAC === undefined) {
+      skipped.push(
+        `state file's vtepMAC ${saved.unusableMAC ?? "(none)"} is not a usable unicast MAC`,
+      );
     } else {
       return { mac: saved.vtepMAC, source: "state", skipped };
     }
@@ -52,7 +56,13 @@ export function chooseVtepMAC(candidates: MacCandidates): MacChoice {
   }
   const device = usable(candidates.deviceMAC);
   if (device) return { mac: device, source: "device", skipped };
+  if (candidates.deviceMAC !== undefined) {
+    skipped.push(`the device's MAC ${candidates.deviceMAC} is not a usable unicast MAC`);
+  }
   const annotation = usable(candidates.annotationMAC);
   if (annotation) return { mac: annotation, source: "annotation", skipped };
+  if (candidates.annotationMAC !== undefined) {
+    skipped.push(`the annotation's MAC ${candidates.annotationMAC} is not a usable unicast MAC`);
+  }
   return { mac: randomLocalMAC(), source: "generated", skipped };
 }

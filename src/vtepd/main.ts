@@ -8,16 +8,21 @@ import { createLogger } from "../log/log.ts";
 import { flannelAnnotationKeys } from "../kube/annotations.ts";
 import { createNodeApi } from "../kube/client.ts";
 import { loadKubeConfig } from "../kube/config.ts";
-import { openNetlink } from "../netlink/mod.ts";
+import { openKernelMonitor, openNetlink } from "../netlink/mod.ts";
 import { VERSION } from "../version.ts";
 import { VtepDaemon } from "./daemon.ts";
 import { parseFlags } from "./flags.ts";
 import { serveHealth } from "./health.ts";
+import { readiness } from "./readiness.ts";
+import { ifaceFlagProblem } from "./underlay.ts";
+import { openNotifier } from "./sd_notify.ts";
 import { parseNetConf } from "./netconf.ts";
 import { readMachineId } from "./state.ts";
 import { loadIPv6, parseIP } from "../net/ip.ts";
 
 async function main(): Promise<number> {
+  // Flags, nodes and interfaces may carry IPv6 addresses even though the overlay is IPv4.
+  await loadIPv6();
   const parsed = parseFlags(Deno.args, (name) => Deno.env.get(name));
   if (parsed.kind !== "run") {
     console.log(parsed.text);
@@ -25,13 +30,13 @@ async function main(): Promise<number> {
   }
   const flags = parsed.flags;
   const log = createLogger({ level: flags.logLevel });
-  // Nodes and interfaces may carry IPv6 addresses even though the overlay is IPv4.
-  await loadIPv6();
   log.info("keepnet-vtepd starting", { version: VERSION, node: flags.nodeName });
 
   if (flags.publicIP !== undefined && parseIP(flags.publicIP)?.family !== 4) {
     throw new Error(`--public-ip ${JSON.stringify(flags.publicIP)} is not an IPv4 address`);
   }
+  const ifaceProblem = ifaceFlagProblem(flags.iface);
+  if (ifaceProblem) throw new Error(ifaceProblem);
   const netConf = parseNetConf(await Deno.readTextFile(flags.netConfigPath));
   const prefix = flannelAnnotationKeys(flags.kubeAnnotationPrefix);
   if ("error" in prefix) throw new Error(`--kube-annotation-prefix: ${prefix.error}`);
@@ -40,7 +45,11 @@ async function main(): Promise<number> {
     apiUrl: flags.kubeApiUrl,
   });
   const api = createNodeApi(kubeConfig, { userAgent: flags.userAgent, logger: log });
+  // systemd (Type=notify) learns when pods can get a network, and when the daemon stops.
+  const notifier = openNotifier(Deno.env.get("NOTIFY_SOCKET"));
   const netlink = openNetlink();
+  // Opened before the daemon touches the kernel, so no change can slip between the two.
+  const kernelChanges = openKernelMonitor();
 
   const daemon = new VtepDaemon({
     nodeName: flags.nodeName,
@@ -52,10 +61,18 @@ async function main(): Promise<number> {
     stateDir: flags.stateDir,
     resyncSeconds: flags.resyncSeconds,
     machineId: await readMachineId(),
-  }, { netlink, api, log });
+  }, {
+    netlink,
+    api,
+    log,
+    kernelChanges,
+    onReady: (summary) => notifier?.notify(`READY=1\nSTATUS=${summary}`),
+  });
 
   const health = flags.healthzPort > 0
-    ? serveHealth(flags.healthzIP, flags.healthzPort, { ready: () => daemon.ready() })
+    ? serveHealth(flags.healthzIP, flags.healthzPort, {
+      readiness: () => readiness(daemon.status(), `flannel.${netConf.backend.vni}`),
+    })
     : undefined;
 
   const stopped = new Promise<void>((resolve) => {
@@ -66,9 +83,16 @@ async function main(): Promise<number> {
   await Promise.race([daemon.start(), stopped]);
   await stopped;
   log.info("stopping; the data plane stays in place");
+  try {
+    notifier?.notify("STOPPING=1\nSTATUS=stopping; the data plane stays in place");
+  } catch (error) {
+    log.warn("cannot tell systemd the daemon is stopping", { error });
+  }
   await daemon.stop();
   await health?.shutdown();
+  kernelChanges.close();
   netlink.close();
+  notifier?.close();
   return 0;
 }
 

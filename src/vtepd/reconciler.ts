@@ -1,18 +1,25 @@
 /**
- * Keeps the kernel's overlay entries equal to what the peer table asks for.
+ * Keeps the kernel's overlay entries equal to what the peer table asks for. It is the backend's
+ * half of the daemon: it never decides which peers exist (peer_table.ts does), only what their
+ * entries are and how to get the kernel there.
  *
- * Peer events are applied incrementally (a handful of netlink calls, so an annotation change
- * reaches the kernel in well under a millisecond); a full reconciliation reads the kernel back,
- * repairs drift, and — only when the peer table is authoritative (it came from a fresh,
- * complete node list) — removes entries no peer wants. A table restored from local state or a
- * stale cache never tears anything down.
+ * - `apply` programs one peer change incrementally (a handful of netlink calls, so an annotation
+ *   change reaches the kernel in well under a millisecond), removing exactly the entries the
+ *   peer had before when it changed or left.
+ * - `reconcile` reads the kernel back and repairs every difference. Entries of peers the table
+ *   no longer has are removed; entries nobody ever asked for are removed only when the caller
+ *   says the table is complete (right after an authoritative list).
  *
  * @module
  */
+import type { Peer } from "../kube/peer.ts";
 import type { Logger } from "../log/log.ts";
-import { type DataPlane, type DesiredOptions, peerDataPlane, type PeerLease } from "./desired.ts";
+import type { PeerChange } from "./peer_table.ts";
+import { type DataPlane, type DesiredOptions, peerDataPlane } from "./desired.ts";
 import {
   applyPlan,
+  type ApplyResult,
+  type EntryKind,
   isOnLink,
   type PlaneContext,
   type PlaneKernel,
@@ -31,21 +38,33 @@ export interface ReconcileReport {
   peers: number;
   changed: number;
   failed: number;
-  removedUnknown: boolean;
+  /** Entries no peer wants were looked for and removed. */
+  collectedGarbage: boolean;
+  /** Entries changed, by kind. */
+  byKind: Record<EntryKind, number>;
 }
 
-function samePeer(a: PeerLease, b: PeerLease): boolean {
-  return a.podCIDR === b.podCIDR && a.publicIP === b.publicIP && a.mac === b.mac;
+export interface ReconcileOptions {
+  /** The table is complete (an authoritative list just came): unknown entries may go. */
+  collectGarbage: boolean;
+}
+
+function merge(planes: Iterable<DataPlane>): DataPlane {
+  const merged: DataPlane = { neighbours: [], fdb: [], routes: [] };
+  for (const plane of planes) {
+    merged.neighbours.push(...plane.neighbours);
+    merged.fdb.push(...plane.fdb);
+    merged.routes.push(...plane.routes);
+  }
+  return merged;
 }
 
 export class Reconciler {
-  #kernel: PlaneKernel;
-  #context: () => PlaneContext | undefined;
-  #options: ReconcilerOptions;
-  #peers = new Map<string, PeerLease>();
+  readonly #kernel: PlaneKernel;
+  readonly #context: () => PlaneContext | undefined;
+  readonly #options: ReconcilerOptions;
   /** What was last programmed for each peer, so a change can remove exactly the old entries. */
   #programmed = new Map<string, DataPlane>();
-  #authoritative = false;
 
   /** `context` returns undefined while the device is not configured; nothing is applied then. */
   constructor(
@@ -58,15 +77,6 @@ export class Reconciler {
     this.#options = options;
   }
 
-  get peers(): ReadonlyMap<string, PeerLease> {
-    return this.#peers;
-  }
-
-  /** Whether the table came from a complete node list, so unknown kernel entries may go. */
-  get authoritative(): boolean {
-    return this.#authoritative;
-  }
-
   #desiredOptions(): DesiredOptions {
     return {
       directRouting: this.#options.directRouting,
@@ -74,31 +84,17 @@ export class Reconciler {
     };
   }
 
-  /** Replaces the whole table and reconciles fully. */
-  replaceAll(peers: Iterable<PeerLease>, authoritative: boolean): ReconcileReport {
-    this.#peers = new Map([...peers].map((peer) => [peer.name, peer]));
-    this.#authoritative ||= authoritative;
-    return this.reconcile({ removeUnknown: authoritative });
-  }
-
-  /** Adds or updates one peer; applies only its own entries. */
-  upsert(peer: PeerLease): void {
-    const previous = this.#peers.get(peer.name);
-    this.#peers.set(peer.name, peer);
-    if (previous && samePeer(previous, peer) && this.#programmed.has(peer.name)) return;
-    this.#applyPeer(peer.name, peerDataPlane(peer, this.#desiredOptions()));
-  }
-
-  /** Removes one peer and its entries. */
-  remove(name: string): void {
-    if (!this.#peers.delete(name)) return;
-    this.#applyPeer(name, EMPTY);
-  }
-
-  #applyPeer(name: string, wanted: DataPlane): void {
+  /** Programs one change of the peer table; undefined while the device is not there. */
+  apply(change: PeerChange): ApplyResult | undefined {
     const context = this.#context();
-    if (!context) return;
-    const before = this.#programmed.get(name) ?? EMPTY;
+    if (!context) return undefined;
+    const name = change.peer.name;
+    const wanted = change.kind === "remove"
+      ? EMPTY
+      : peerDataPlane(change.peer, this.#desiredOptions());
+    const previous = change.kind === "upsert" ? change.previous : change.peer;
+    const before = this.#programmed.get(name) ??
+      (previous ? peerDataPlane(previous, this.#desiredOptions()) : EMPTY);
     const plan = planReconcile(wanted, before, { removeUnknown: false, stale: before });
     // The old entries may not be in the kernel any more; re-asserting the wanted ones is cheap.
     plan.neighbours.replace = wanted.neighbours;
@@ -112,45 +108,41 @@ export class Reconciler {
       changed: result.changed,
       failed: result.failed,
     });
+    return result;
   }
 
-  /**
-   * Reads the kernel back and repairs every difference. Unknown entries are removed only when
-   * asked and the table is authoritative.
-   */
-  reconcile(options: { removeUnknown?: boolean } = {}): ReconcileReport {
-    const removeUnknown = (options.removeUnknown ?? true) && this.#authoritative;
-    const report = {
-      peers: this.#peers.size,
+  /** Reads the kernel back and makes it match `peers`. */
+  reconcile(peers: ReadonlyMap<string, Peer>, options: ReconcileOptions): ReconcileReport {
+    const report: ReconcileReport = {
+      peers: peers.size,
       changed: 0,
       failed: 0,
-      removedUnknown: removeUnknown,
+      collectedGarbage: options.collectGarbage,
+      byKind: { neighbour: 0, fdb: 0, route: 0 },
     };
     const context = this.#context();
     if (!context) return report;
     const desiredOptions = this.#desiredOptions();
     const perPeer = new Map(
-      [...this.#peers.values()].map((peer) => [peer.name, peerDataPlane(peer, desiredOptions)]),
+      [...peers.values()].map((peer) => [peer.name, peerDataPlane(peer, desiredOptions)]),
     );
-    const desired: DataPlane = { neighbours: [], fdb: [], routes: [] };
-    for (const entries of perPeer.values()) {
-      desired.neighbours.push(...entries.neighbours);
-      desired.fdb.push(...entries.fdb);
-      desired.routes.push(...entries.routes);
-    }
-    const stale: DataPlane = { neighbours: [], fdb: [], routes: [] };
-    for (const [name, entries] of this.#programmed) {
-      if (perPeer.has(name)) continue;
-      stale.neighbours.push(...entries.neighbours);
-      stale.fdb.push(...entries.fdb);
-      stale.routes.push(...entries.routes);
-    }
-    const observed = readDataPlane(this.#kernel, context);
-    const plan = planReconcile(desired, observed, { removeUnknown, stale });
+    const desired = merge(perPeer.values());
+    // Entries programmed for peers the table no longer has are removed even without garbage
+    // collection: the table itself said they must go.
+    const stale = merge(
+      [...this.#programmed].filter(([name]) => !perPeer.has(name)).map(([, plane]) => plane),
+    );
+    const gateways = new Set([...peers.values()].map((peer) => peer.publicIP));
+    const observed = readDataPlane(this.#kernel, context, gateways);
+    const plan = planReconcile(desired, observed, {
+      removeUnknown: options.collectGarbage,
+      stale,
+    });
     if (!isEmptyPlan(plan)) {
       const result = applyPlan(this.#kernel, context, plan, this.#options.log);
       report.changed = result.changed;
       report.failed = result.failed;
+      report.byKind = result.byKind;
     }
     this.#programmed = perPeer;
     return report;

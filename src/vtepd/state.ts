@@ -1,17 +1,19 @@
 /**
  * The daemon's own state file (`<state-dir>/vtepd-state.json`). It is the first place the VTEP
  * MAC is read from at start-up, so the MAC survives reboots even when the API server and the
- * device are both gone. It also keeps the node's lease and the last authoritative peer table, so
- * after a reboot without the API the data plane and subnet.env come back from local state.
- * Written atomically; a missing or unreadable file means "no state".
+ * device are both gone. It also keeps the node's lease, the peer table (written through on every
+ * change, see state_store.ts) and the newest resourceVersion seen, so after a reboot without the
+ * API the data plane and subnet.env come back from local state and a stale cache is recognised.
+ * Written atomically (write, fsync, rename, fsync of the directory); a missing or unreadable
+ * file means "no state".
  *
  * @module
  */
-import { writeFileAtomic } from "../fs/atomic.ts";
+import { replaceFileDurably } from "../fs/atomic_async.ts";
 import { isUsableUnicastMAC, parseMAC } from "../net/mac.ts";
 import { parseCIDR } from "../net/cidr.ts";
 import { parseIP } from "../net/ip.ts";
-import type { PeerLease } from "./desired.ts";
+import type { Peer } from "../kube/peer.ts";
 
 export const STATE_FILE = "vtepd-state.json";
 const FORMAT_VERSION = 1;
@@ -21,13 +23,17 @@ export interface VtepState {
   nodeName: string;
   /** /etc/machine-id when the state was written: a cloned disk must not clone the MAC. */
   machineId?: string;
-  /** The VTEP MAC this node advertises, kept for the life of the node. */
-  vtepMAC: string;
+  /** The VTEP MAC this node advertises, kept for the life of the node (absent if unusable). */
+  vtepMAC?: string;
+  /** When loading: the file's MAC, which is not usable as a unicast VTEP MAC (never written). */
+  unusableMAC?: string;
   vni: number;
   /** This node's pod CIDR and advertised public IP, as last configured. */
   lease?: SavedLease;
-  /** The peer table as of the last complete node list. */
-  peers?: PeerLease[];
+  /** The peer table. */
+  peers?: Peer[];
+  /** The newest resourceVersion of the node list seen: an older list is a stale cache. */
+  resourceVersion?: string;
   updatedAt: string;
 }
 
@@ -50,19 +56,24 @@ function validate(document: unknown): VtepState | string {
   const record = document as Record<string, unknown>;
   if (record.version !== FORMAT_VERSION) return `unknown format version ${record.version}`;
   if (typeof record.nodeName !== "string" || record.nodeName === "") return "nodeName missing";
-  const mac = typeof record.vtepMAC === "string" ? parseMAC(record.vtepMAC) : undefined;
-  if (!mac) return "vtepMAC missing or malformed";
   if (typeof record.vni !== "number") return "vni missing";
   const state: VtepState = {
     nodeName: record.nodeName,
-    vtepMAC: mac,
     vni: record.vni,
     updatedAt: typeof record.updatedAt === "string" ? record.updatedAt : "",
   };
+  // A MAC the kernel refuses for a VXLAN device (multicast, all-zero, broadcast) is set aside:
+  // the rest of the file (lease, peers) is still good, and the MAC comes from the next source.
+  const mac = typeof record.vtepMAC === "string" ? parseMAC(record.vtepMAC) : undefined;
+  if (mac && isUsableUnicastMAC(mac)) state.vtepMAC = mac;
+  else state.unusableMAC = JSON.stringify(record.vtepMAC ?? null);
   if (typeof record.machineId === "string") state.machineId = record.machineId;
   const lease = validLease(record.lease);
   if (lease) state.lease = lease;
-  if (Array.isArray(record.peers)) state.peers = record.peers.filter(isValidPeer);
+  if (Array.isArray(record.peers)) state.peers = record.peers.filter(isValidPeer).map(savedPeer);
+  if (typeof record.resourceVersion === "string" && record.resourceVersion !== "") {
+    state.resourceVersion = record.resourceVersion;
+  }
   return state;
 }
 
@@ -75,13 +86,26 @@ function validLease(value: unknown): SavedLease | undefined {
 }
 
 /** A saved peer is used only if every field still parses (a damaged entry is dropped alone). */
-function isValidPeer(value: unknown): value is PeerLease {
+function isValidPeer(value: unknown): value is Peer {
   if (typeof value !== "object" || value === null) return false;
   const { name, podCIDR, publicIP, mac } = value as Record<string, unknown>;
   return typeof name === "string" && name !== "" &&
     typeof podCIDR === "string" && parseCIDR(podCIDR)?.ip.family === 4 &&
     typeof publicIP === "string" && parseIP(publicIP)?.family === 4 &&
     typeof mac === "string" && parseMAC(mac) === mac && isUsableUnicastMAC(mac);
+}
+
+/** Only the fields a peer has: a hand-edited file's extra keys are not carried along. */
+function savedPeer(peer: Peer): Peer {
+  const copy: Peer = {
+    name: peer.name,
+    podCIDR: peer.podCIDR,
+    publicIP: peer.publicIP,
+    mac: peer.mac,
+  };
+  if (typeof peer.vni === "number") copy.vni = peer.vni;
+  if (typeof peer.resourceVersion === "string") copy.resourceVersion = peer.resourceVersion;
+  return copy;
 }
 
 export async function loadState(stateDir: string): Promise<StateLoad> {
@@ -106,10 +130,9 @@ export async function loadState(stateDir: string): Promise<StateLoad> {
 
 export async function saveState(stateDir: string, state: VtepState): Promise<void> {
   await Deno.mkdir(stateDir, { recursive: true, mode: 0o755 });
-  const document = { version: FORMAT_VERSION, ...state };
-  writeFileAtomic(statePath(stateDir), JSON.stringify(document, null, 2) + "\n", {
-    mode: 0o644,
-  });
+  const { unusableMAC: _, ...kept } = state;
+  const document = { version: FORMAT_VERSION, ...kept };
+  await replaceFileDurably(statePath(stateDir), JSON.stringify(document, null, 2) + "\n");
 }
 
 /** This machine's /etc/machine-id, when it has one. */

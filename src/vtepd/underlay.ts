@@ -21,6 +21,20 @@ export class UnderlayError extends Error {
   override name = "UnderlayError";
 }
 
+/**
+ * What is wrong with the `--iface` values as given, before any interface is looked at: an IPv6
+ * address cannot carry an IPv4 overlay. Such a flag is an operator's error, not an interface that
+ * may still come up, so the daemon stops with this message instead of waiting for it.
+ */
+export function ifaceFlagProblem(ifaces: string[]): string | undefined {
+  for (const wanted of ifaces) {
+    if (parseIP(wanted)?.family === 6) {
+      return `--iface ${wanted} is an IPv6 address; the overlay is IPv4, so give an interface name or an IPv4 address`;
+    }
+  }
+  return undefined;
+}
+
 type UnderlayKernel = Pick<Netlink, "listLinks" | "listAddresses" | "listRoutes">;
 
 function firstIPv4(addresses: Address[], ifindex: number): string | undefined {

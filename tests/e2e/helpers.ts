@@ -54,3 +54,14 @@ export async function pingAcross(nodes: LabNode[]): Promise<string[]> {
   }
   return failures;
 }
+
+/** How many pod pairs `pingAcross` tries: every pod with every pod of the other nodes. */
+export function countPairs(nodes: LabNode[]): number {
+  let pairs = 0;
+  for (const from of nodes) {
+    for (const to of nodes) {
+      if (to !== from) pairs += from.pods.size * to.pods.size;
+    }
+  }
+  return pairs;
+}

@@ -13,13 +13,28 @@
  *   annotations and labels; the main resource ignores changes to `status`. A patch that changes
  *   nothing changes no resourceVersion and sends no event.
  * - Bearer tokens (401) and RBAC-style rules per token (403 with the real wording).
- * - Yurthub mode (`setCloudDown(true)`): GET/LIST answered from the state cached when the cloud
- *   went down, only for cached agents (the User-Agent before its first `/`); watches stay open
- *   and silent; PATCH answers 200 with the cached object without applying anything (openyurt
- *   #2137). Changes the test makes meanwhile happen in "the cloud" and show once it is back.
+ * - Yurthub, as its local proxy answers while the cloud is unhealthy (openyurt
+ *   `pkg/yurthub/proxy/local/local.go`; the details and citations are in ./apiserver/yurthub.ts).
+ *   `setYurthubMode` picks where reads go:
+ *   - `online` (the default): to "the cloud", as above.
+ *   - `cached` (also `setCloudDown(true)`): the cloud is down; the cache is what the cloud held
+ *     at that moment.
+ *   - `snapshot` (also `serveSnapshot`): the cloud is down; the cache is an older `snapshot()`,
+ *     optionally without some nodes (they joined after yurthub wrote its cache).
+ *   - `uncached`: the cloud is down and nothing was ever cached for nodes.
+ *   In every cloud-down mode: no authentication; GET, LIST and PATCH only for cached agents (the
+ *   User-Agent before its first `/`; others get 400 `can not cache for ...`); GET answers the
+ *   cached node or 404 NotFound; LIST answers every cached node in one page with the highest
+ *   resourceVersion among them (an empty cache: `items: null` and no resourceVersion), or 404
+ *   `nodes "" not found` when nothing was cached; PATCH answers 200 with the cached node and
+ *   applies nothing (404 when the node is not cached); WATCH answers 200 and stays silent until
+ *   its timeoutSeconds (none or 0: `minRequestTimeoutSeconds` × [1, 2)) or until the mode
+ *   changes. Every change of mode ends every open watch, as a lost upstream does. Changes the
+ *   test makes meanwhile happen in "the cloud" and show once it is back.
  *
- * Plain HTTP by default, HTTPS with the `tls` option. Tests drive it in-process: createNode/updateNode/deleteNode, closeWatches, compact,
- * sendBookmarks, a request log, stop() and start() again on the same port.
+ * Plain HTTP by default, HTTPS with the `tls` option. Tests drive it in-process:
+ * createNode/updateNode/deleteNode, closeWatches, compact, sendBookmarks, snapshot,
+ * setYurthubMode, a request log, stop() and start() again on the same port.
  *
  * @module
  */
@@ -47,6 +62,21 @@ import {
   unauthorized,
   unsupportedMediaType,
 } from "./apiserver/status.ts";
+import {
+  agentComponent,
+  type CacheAnswer,
+  type CacheSnapshot,
+  cannotCache,
+  checkedNames,
+  checkedSnapshot,
+  localWatchSeconds,
+  NodeCache,
+  type YurthubMode,
+  type YurthubSetting,
+} from "./apiserver/yurthub.ts";
+
+export { agentComponent };
+export type { CacheSnapshot, YurthubMode, YurthubSetting };
 
 /** A Node in the wire format. Loosely typed: tests read and write its fields freely. */
 // deno-lint-ignore no-explicit-any
@@ -86,6 +116,11 @@ export interface ApiServerOptions {
   defaultWatchTimeoutSeconds?: number;
   /** Yurthub's cache agents (User-Agent up to the first `/`, lower-case). */
   cacheAgents?: string[];
+  /**
+   * Yurthub's `--min-request-timeout`: a local watch without timeoutSeconds (or with 0) lasts
+   * this long times a random factor in [1, 2). Default 1800 s, as yurthub's.
+   */
+  minRequestTimeoutSeconds?: number;
   /** Serve HTTPS with this certificate chain and key (PEM) instead of plain HTTP. */
   tls?: { cert: string; key: string };
 }
@@ -101,7 +136,7 @@ export interface LoggedRequest {
   body: unknown;
   /** Status of the answer (200 for a watch, whatever its events). */
   status: number;
-  /** Answered from the yurthub cache while the cloud was down. */
+  /** Answered by yurthub while the cloud was down (any mode but `online`). */
   offline: boolean;
 }
 
@@ -161,11 +196,6 @@ function byName(a: NodeObject, b: NodeObject): number {
   return left < right ? -1 : left > right ? 1 : 0;
 }
 
-/** Yurthub's component name: the User-Agent up to its first `/`, lower-case. */
-export function agentComponent(userAgent: string | null): string {
-  return (userAgent ?? "").split("/")[0]!.trim().toLowerCase();
-}
-
 export class TestApiServer {
   readonly requests: LoggedRequest[] = [];
 
@@ -184,9 +214,8 @@ export class TestApiServer {
   #watchers = new Set<Watcher>();
   #continuations = new Map<string, Continuation>();
 
-  #cloudDown = false;
-  #cache = new Map<string, NodeObject>();
-  #cacheResourceVersion = 0;
+  #yurthubMode: YurthubMode = "online";
+  #cache = NodeCache.nothing();
 
   private constructor(options: ApiServerOptions) {
     this.#options = {
@@ -194,6 +223,7 @@ export class TestApiServer {
       bookmarkIntervalMs: options.bookmarkIntervalMs ?? 60_000,
       defaultWatchTimeoutSeconds: options.defaultWatchTimeoutSeconds ?? 1800,
       cacheAgents: options.cacheAgents ?? DEFAULT_CACHE_AGENTS,
+      minRequestTimeoutSeconds: options.minRequestTimeoutSeconds ?? 1800,
     };
     this.#accounts = options.accounts ? new Map(Object.entries(options.accounts)) : undefined;
     this.#hostname = options.hostname ?? "127.0.0.1";
@@ -230,8 +260,13 @@ export class TestApiServer {
     return this.#watchers.size;
   }
 
+  /** True in every yurthub mode but `online`. */
   get cloudDown(): boolean {
-    return this.#cloudDown;
+    return this.#yurthubMode !== "online";
+  }
+
+  get yurthubMode(): YurthubMode {
+    return this.#yurthubMode;
   }
 
   /** Starts listening (again, on the same port, after stop()). */
@@ -349,18 +384,59 @@ export class TestApiServer {
     }
   }
 
+  // ---- controls for tests: yurthub ----
+
+  /** The cloud now (copies), for `serveSnapshot` later: an older cache than the nodes saw. */
+  snapshot(): CacheSnapshot {
+    return {
+      resourceVersion: this.resourceVersion,
+      nodes: [...this.#nodes.values()].sort(byName).map((node) => cloneJson(node)),
+    };
+  }
+
   /**
-   * Yurthub mode. Going down caches the cloud's current state and breaks the proxied watches;
-   * coming back ends the silent local watches, so clients reconnect to the cloud.
+   * Switches where reads go (see the module comment). Every switch ends every open watch: going
+   * down loses the proxied upstream, coming back ends the local watches (yurthub polls the
+   * cloud's health every 2 s; here they end at once), and between two cloud-down modes the
+   * cache changes under them. Setting `online` while online changes nothing.
+   */
+  setYurthubMode(setting: YurthubSetting): void {
+    if (typeof setting !== "object" || setting === null) {
+      throw new Error("a yurthub setting is an object { mode, ... }");
+    }
+    if (setting.mode === "online" && this.#yurthubMode === "online") return;
+    switch (setting.mode) {
+      case "online":
+        this.#cache = NodeCache.nothing();
+        break;
+      case "cached":
+        this.#cache = NodeCache.of(this.snapshot());
+        break;
+      case "snapshot":
+        this.#cache = NodeCache.of(checkedSnapshot(setting.snapshot), checkedNames(setting.omit));
+        break;
+      case "uncached":
+        this.#cache = NodeCache.nothing();
+        break;
+      default:
+        throw new Error(`unknown yurthub mode ${JSON.stringify(setting)}`);
+    }
+    this.#yurthubMode = setting.mode;
+    this.closeWatches();
+  }
+
+  /** Cloud down, reads answered from `snapshot` without the nodes named in `omit`. */
+  serveSnapshot(snapshot: CacheSnapshot, omit: string[] = []): void {
+    this.setYurthubMode({ mode: "snapshot", snapshot, omit });
+  }
+
+  /**
+   * The simple yurthub switch: down caches the cloud's current state (mode `cached`), up goes
+   * back `online`. Going down while already down keeps the cache as it is.
    */
   setCloudDown(down: boolean): void {
-    if (down === this.#cloudDown) return;
-    this.#cloudDown = down;
-    if (down) {
-      this.#cache = new Map([...this.#nodes].map(([name, node]) => [name, cloneJson(node)]));
-      this.#cacheResourceVersion = this.#resourceVersion;
-    }
-    this.closeWatches();
+    if (down === this.cloudDown) return;
+    this.setYurthubMode({ mode: down ? "cached" : "online" });
   }
 
   clearRequests(): void {
@@ -427,7 +503,7 @@ export class TestApiServer {
       authorization: request.headers.get("authorization"),
       body,
       status: 0,
-      offline: this.#cloudDown,
+      offline: this.cloudDown,
     };
     this.requests.push(entry);
     const response = this.#route(request, url, bodyText, entry);
@@ -449,7 +525,7 @@ export class TestApiServer {
     } else if (request.method === "PATCH" && name !== undefined) verb = "patch";
     else return statusResponse(methodNotAllowed(request.method));
 
-    if (this.#cloudDown) return this.#serveFromCache(verb, name, query, entry);
+    if (this.cloudDown) return this.#serveFromCache(verb, name, url, entry);
 
     if (this.#accounts) {
       const token = request.headers.get("authorization")?.match(/^Bearer\s+(\S+)$/i)?.[1];
@@ -528,16 +604,19 @@ export class TestApiServer {
     );
   }
 
+  /** A watch of the cloud, or (`offline`) yurthub's local watch, which never sends an event. */
   #watch(query: URLSearchParams, offline: boolean): Response {
     const timeoutText = query.get("timeoutSeconds");
-    const timeoutSeconds = timeoutText === null
-      ? this.#options.defaultWatchTimeoutSeconds
-      : Number(timeoutText);
-    if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 0) {
+    const requested = timeoutText === null ? undefined : Number(timeoutText);
+    if (requested !== undefined && (!Number.isInteger(requested) || requested < 0)) {
       return statusResponse(badRequest(`invalid timeoutSeconds ${timeoutText}`));
     }
+    const timeoutSeconds = offline
+      ? localWatchSeconds(requested, this.#options.minRequestTimeoutSeconds)
+      : requested ?? this.#options.defaultWatchTimeoutSeconds;
     const versionText = query.get("resourceVersion") ?? "";
-    if (versionText !== "" && !/^[0-9]+$/.test(versionText)) {
+    // Yurthub's local watch ignores the resourceVersion, so only the cloud checks it.
+    if (!offline && versionText !== "" && !/^[0-9]+$/.test(versionText)) {
       return statusResponse(badRequest(`invalid resourceVersion ${JSON.stringify(versionText)}`));
     }
     const bookmarks = query.get("allowWatchBookmarks") === "true";
@@ -589,11 +668,6 @@ export class TestApiServer {
         };
         if (expiredStatus) {
           watcher.send({ type: "ERROR", object: expiredStatus });
-          watcher.close();
-          return;
-        }
-        // Yurthub's local watch without a timeout ends at once.
-        if (offline && timeoutText === null) {
           watcher.close();
           return;
         }
@@ -684,25 +758,13 @@ export class TestApiServer {
 
   // ---- yurthub mode ----
 
-  #serveFromCache(
-    verb: Verb,
-    name: string | undefined,
-    query: URLSearchParams,
-    entry: LoggedRequest,
-  ): Response {
-    if (verb === "watch") return this.#watch(query, true);
-    const component = agentComponent(entry.userAgent);
-    if (!this.#options.cacheAgents.includes(component)) {
-      return statusResponse(
-        badRequest(`can not cache for ${component || "unknown agent"} ${verb} nodes`),
-      );
-    }
-    if (verb === "list") {
-      const items = [...this.#cache.values()].sort(byName);
-      return jsonResponse(200, this.#listBody(items, this.#cacheResourceVersion));
+  #serveFromCache(verb: Verb, name: string | undefined, url: URL, entry: LoggedRequest): Response {
+    if (verb === "watch") return this.#watch(url.searchParams, true);
+    if (!this.#options.cacheAgents.includes(agentComponent(entry.userAgent))) {
+      return statusResponse(cannotCache(entry.userAgent, verb, `${url.pathname}${url.search}`));
     }
     // get, and patch: yurthub answers a write with the cached object and drops the change.
-    const node = this.#cache.get(name!);
-    return node ? jsonResponse(200, node) : statusResponse(notFound(name!));
+    const answer: CacheAnswer = verb === "list" ? this.#cache.list() : this.#cache.get(name!);
+    return jsonResponse(answer.status, answer.body);
   }
 }

@@ -3,61 +3,10 @@
  * so these tests do not depend on the client under test.
  */
 import assert from "node:assert/strict";
-import {
-  type ApiServerOptions,
-  FLANNEL_RULES,
-  type NodeObject,
-  TestApiServer,
-} from "./apiserver.ts";
+import { FLANNEL_RULES, type NodeObject } from "./apiserver.ts";
 import { bareNode, flannelNode } from "./fixtures.ts";
 import { openRawWatch } from "./helpers.ts";
-
-interface Answer {
-  status: number;
-  // deno-lint-ignore no-explicit-any
-  json: any;
-}
-
-interface CallOptions {
-  body?: unknown;
-  contentType?: string;
-  token?: string;
-  userAgent?: string;
-}
-
-async function call(
-  server: TestApiServer,
-  method: string,
-  path: string,
-  options: CallOptions = {},
-): Promise<Answer> {
-  const headers: Record<string, string> = {
-    "user-agent": options.userAgent ?? "flanneld/test",
-  };
-  if (options.contentType) headers["content-type"] = options.contentType;
-  if (options.token) headers.authorization = `Bearer ${options.token}`;
-  const response = await fetch(`${server.url}${path}`, {
-    method,
-    headers,
-    body: options.body === undefined ? undefined : JSON.stringify(options.body),
-  });
-  return { status: response.status, json: await response.json() };
-}
-
-const STRATEGIC = "application/strategic-merge-patch+json";
-const MERGE = "application/merge-patch+json";
-
-async function withServer(
-  fn: (server: TestApiServer) => Promise<void>,
-  options: ApiServerOptions = {},
-): Promise<void> {
-  const server = await TestApiServer.start(options);
-  try {
-    await fn(server);
-  } finally {
-    await server.stop();
-  }
-}
+import { call, MERGE, STRATEGIC, withServer } from "./raw_call.ts";
 
 Deno.test("LIST answers a NodeList with the current resourceVersion; GET answers one node", async () => {
   await withServer(async (server) => {

@@ -53,6 +53,16 @@ Deno.test("client: LIST pages through limit and continue and returns the snapsho
   });
 });
 
+Deno.test("client: a yurthub's empty cached list (items: null) is an empty list, not an error", async () => {
+  await withServer(async (server) => {
+    server.createNode(flannelNode("n1", 1));
+    const snapshot = server.snapshot();
+    server.serveSnapshot(snapshot, ["n1"]);
+    const list = await clientFor(server.url).listNodes();
+    assert.deepEqual(list, { nodes: [], resourceVersion: "" });
+  });
+});
+
 Deno.test("client: status PATCH is sent as strategic or merge patch, as asked", async () => {
   await withServer(async (server) => {
     server.createNode(bareNode("n1", "10.244.1.0/24"));

@@ -25,7 +25,7 @@ interface Running {
 async function withInformer(
   setup: (server: TestApiServer) => void,
   fn: (server: TestApiServer, running: Running) => Promise<void>,
-  options: { selfName?: string; server?: ApiServerOptions } = {},
+  options: { server?: ApiServerOptions } = {},
 ): Promise<void> {
   const server = await TestApiServer.start(options.server);
   const seen: Recorded = { syncs: [], upserts: [], deletes: [], connection: [] };
@@ -38,8 +38,8 @@ async function withInformer(
   }, {
     logger: recordingLogger(),
     backoff: { initialMs: 20, maxMs: 200 },
+    unreachableBackoff: { initialMs: 20, maxMs: 200 },
     watchTimeoutSeconds: 30,
-    selfName: options.selfName,
   });
   try {
     setup(server);
@@ -56,7 +56,7 @@ const lists = (server: TestApiServer) =>
 const watches = (server: TestApiServer) =>
   server.requests.filter((request) => request.query.watch === "true");
 
-Deno.test("informer: the first LIST is an authoritative sync, then watch events arrive", async () => {
+Deno.test("informer: the first LIST is a sync with its resourceVersion, then watch events arrive", async () => {
   await withInformer((server) => {
     server.createNode(flannelNode("n1", 1));
     server.createNode(flannelNode("n2", 2));
@@ -64,7 +64,7 @@ Deno.test("informer: the first LIST is an authoritative sync, then watch events 
     await waitFor("the initial sync", () => seen.syncs.length === 1);
     assert.deepEqual(seen.syncs[0], {
       names: ["n1", "n2"],
-      info: { authoritative: true, resourceVersion: server.resourceVersion },
+      info: { resourceVersion: server.resourceVersion },
     });
     assert.ok(informer.synced && informer.connected);
     await waitFor("the watch", () => server.activeWatches === 1);
@@ -129,7 +129,7 @@ Deno.test("informer: 410 Expired means a re-list; a node deleted meanwhile goes 
     await server.start();
     await waitFor("the re-list", () => seen.syncs.length === 2);
     assert.deepEqual(seen.syncs[1]!.names, ["n1"]);
-    assert.equal(seen.syncs[1]!.info.authoritative, true);
+    assert.equal(seen.syncs[1]!.info.resourceVersion, server.resourceVersion);
     assert.deepEqual(seen.deletes, [], "no DELETED event was invented");
     assert.deepEqual([...informer.nodes.keys()], ["n1"]);
     assert.ok(informer.connected);
@@ -171,16 +171,7 @@ Deno.test("informer: through a yurthub with the cloud away nothing is removed", 
     await waitFor("the real deletion", () => seen.deletes.length === 1);
     assert.deepEqual(seen.deletes, ["peer"]);
     assert.equal(seen.syncs.length, 1);
-  }, { selfName: "self" });
-});
-
-Deno.test("informer: a list without the own node is not authoritative", async () => {
-  await withInformer((server) => {
-    server.createNode(flannelNode("peer", 2));
-  }, async (_server, { seen }) => {
-    await waitFor("the sync", () => seen.syncs.length === 1);
-    assert.equal(seen.syncs[0]!.info.authoritative, false);
-  }, { selfName: "self" });
+  });
 });
 
 Deno.test("informer: a failing LIST is retried with backoff until it works", async () => {
@@ -193,7 +184,12 @@ Deno.test("informer: a failing LIST is retried with backoff until it works", asy
     onSync: (nodes) => syncs.push([...nodes.keys()]),
     onUpsert: () => {},
     onDelete: () => {},
-  }, { logger, backoff: { initialMs: 20, maxMs: 100 }, watchTimeoutSeconds: 30 });
+  }, {
+    logger,
+    backoff: { initialMs: 20, maxMs: 100 },
+    unreachableBackoff: { initialMs: 20, maxMs: 100 },
+    watchTimeoutSeconds: 30,
+  });
   try {
     informer.start();
     const failures = () => logger.lines.filter((line) => line.includes("listing nodes failed"));
@@ -204,6 +200,60 @@ Deno.test("informer: a failing LIST is retried with backoff until it works", asy
     await server.start();
     await waitFor("the sync", () => syncs.length === 1);
     assert.deepEqual(syncs, [["n1"]]);
+  } finally {
+    await informer.stop();
+    await server.stop();
+  }
+});
+
+Deno.test("informer: an API that does not answer is retried every few seconds at most, so it is back at once", async () => {
+  const server = await TestApiServer.start();
+  server.createNode(flannelNode("n1", 1));
+  await server.stop();
+  const logger = recordingLogger();
+  const syncs: string[][] = [];
+  // The backoff for servers that answer with errors is long; an unreachable one is not.
+  const informer = new NodeInformer(clientFor(server.url), {
+    onSync: (nodes) => syncs.push([...nodes.keys()]),
+    onUpsert: () => {},
+    onDelete: () => {},
+  }, {
+    logger,
+    backoff: { initialMs: 60_000, maxMs: 60_000 },
+    unreachableBackoff: { initialMs: 50, maxMs: 200 },
+    watchTimeoutSeconds: 30,
+  });
+  try {
+    informer.start();
+    const failures = () => logger.lines.filter((line) => line.includes("listing nodes failed"));
+    await waitFor("ten failed attempts", () => failures().length >= 10, 5000);
+    await server.start();
+    const back = Date.now();
+    await waitFor("the sync", () => syncs.length === 1, 5000);
+    assert.ok(Date.now() - back < 1000, `listed ${Date.now() - back} ms after the API returned`);
+  } finally {
+    await informer.stop();
+    await server.stop();
+  }
+});
+
+Deno.test("informer: bookmarks are reported with their resourceVersion", async () => {
+  const bookmarks: string[] = [];
+  const server = await TestApiServer.start();
+  server.createNode(flannelNode("n1", 1));
+  const informer = new NodeInformer(clientFor(server.url), {
+    onSync: () => {},
+    onUpsert: () => {},
+    onDelete: () => {},
+    onBookmark: (resourceVersion) => bookmarks.push(resourceVersion),
+  }, { logger: recordingLogger(), watchTimeoutSeconds: 30 });
+  try {
+    informer.start();
+    await waitFor("the watch", () => server.activeWatches === 1);
+    server.advanceResourceVersion(3);
+    server.sendBookmarks();
+    await waitFor("the bookmark", () => bookmarks.length === 1);
+    assert.deepEqual(bookmarks, [server.resourceVersion]);
   } finally {
     await informer.stop();
     await server.stop();

@@ -250,3 +250,28 @@ Deno.test("publisher: stop() returns at once, even in the middle of a long backo
   await publisher.stop();
   assert.ok(Date.now() - started < 500);
 });
+
+Deno.test("publisher: retryNow() ends a long backoff at once (the API is back after an outage)", async () => {
+  const server = await TestApiServer.start();
+  server.createNode(bareNode("self"));
+  await server.stop();
+  const publisher = publisherFor(clientFor(server.url, { requestTimeoutMs: 500 }), {
+    backoff: { initialMs: 60_000, maxMs: 60_000 },
+  });
+  try {
+    publisher.start();
+    await waitFor("the first failure", () => publisher.status.lastError !== undefined);
+    await server.start();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(patches(server).length, 0, "still in its 60 s backoff");
+    publisher.retryNow();
+    await waitFor("the node patched", () => publisher.status.inSync, 2000);
+    assert.equal(
+      server.node("self")!.metadata.annotations[keys.backendData],
+      WANTED[keys.backendData],
+    );
+  } finally {
+    await publisher.stop();
+    await server.stop();
+  }
+});

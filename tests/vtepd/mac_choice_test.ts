@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { chooseVtepMAC } from "../../src/vtepd/mac_choice.ts";
-import { isUsableUnicastMAC, parseMAC } from "../../src/net/mac.ts";
+import { isUsableUnicastMAC } from "../../src/net/mac.ts";
 import type { StateLoad } from "../../src/vtepd/state.ts";
 
 const saved = (nodeName: string, machineId?: string): StateLoad => ({
@@ -39,13 +39,30 @@ Deno.test("VTEP MAC: a state file of another node or machine is not trusted", ()
   assert.match(cloned.skipped[0]!, /machine-id/);
 });
 
-Deno.test("VTEP MAC: multicast, all-zero and malformed candidates are skipped", () => {
-  const choice = chooseVtepMAC({
+Deno.test("VTEP MAC: multicast, all-zero, broadcast and malformed candidates are skipped, with reasons", () => {
+  for (const bad of ["01:00:5e:00:00:01", "00:00:00:00:00:00", "ff:ff:ff:ff:ff:ff", "zz:00:00"]) {
+    const choice = chooseVtepMAC({
+      nodeName: "n1",
+      state: {
+        kind: "loaded",
+        state: { nodeName: "n1", unusableMAC: JSON.stringify(bad), vni: 1, updatedAt: "" },
+      },
+      deviceMAC: bad,
+      annotationMAC: bad,
+    });
+    assert.equal(choice.source, "generated", bad);
+    assert.ok(isUsableUnicastMAC(choice.mac));
+    assert.equal(choice.skipped.length, 3, choice.skipped.join("; "));
+    assert.match(choice.skipped[0]!, /state file's vtepMAC .* is not a usable unicast MAC/);
+    assert.match(choice.skipped[1]!, /the device's MAC .* is not a usable unicast MAC/);
+    assert.match(choice.skipped[2]!, /the annotation's MAC .* is not a usable unicast MAC/);
+  }
+  // A good annotation is taken after a bad device MAC.
+  const next = chooseVtepMAC({
     nodeName: "n1",
     state: { kind: "invalid", reason: "not JSON" },
     deviceMAC: "01:00:5e:00:00:01",
-    annotationMAC: "00:00:00:00:00:00",
+    annotationMAC: "0e:00:00:00:00:03",
   });
-  assert.equal(choice.source, "generated");
-  assert.equal(parseMAC("zz:00:00:00:00:00"), undefined);
+  assert.deepEqual([next.mac, next.source], ["0e:00:00:00:00:03", "annotation"]);
 });

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
-import { type DataPlane, desiredDataPlane, type PeerLease } from "../../src/vtepd/desired.ts";
+import type { Peer } from "../../src/kube/peer.ts";
+import { type DataPlane, desiredDataPlane } from "../../src/vtepd/desired.ts";
 import { isEmptyPlan, planReconcile } from "../../src/vtepd/plan.ts";
 
-const peer = (n: number, mac = `0e:00:00:00:00:0${n}`): PeerLease => ({
+const peer = (n: number, mac = `0e:00:00:00:00:0${n}`): Peer => ({
   name: `node-${n}`,
   podCIDR: `10.244.${n}.0/24`,
   publicIP: `192.168.1.${n}`,

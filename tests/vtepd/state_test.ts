@@ -48,11 +48,16 @@ Deno.test("state: a damaged file is reported, a damaged peer entry is dropped al
     const loaded = await loadState(dir);
     assert.ok(loaded.kind === "loaded");
     assert.deepEqual(loaded.state.peers, state.peers);
-    await Deno.writeTextFile(statePath(dir), JSON.stringify({ ...document, vtepMAC: "zz" }));
-    assert.deepEqual(await loadState(dir), {
-      kind: "invalid",
-      reason: "vtepMAC missing or malformed",
-    });
+    // A MAC that cannot be a VTEP's is set aside alone: the lease and the peers are still good.
+    for (const mac of ["zz", "01:00:5e:00:00:01", "00:00:00:00:00:00", "ff:ff:ff:ff:ff:ff"]) {
+      await Deno.writeTextFile(statePath(dir), JSON.stringify({ ...document, vtepMAC: mac }));
+      const unusable = await loadState(dir);
+      assert.ok(unusable.kind === "loaded", mac);
+      assert.equal(unusable.state.vtepMAC, undefined, mac);
+      assert.equal(unusable.state.unusableMAC, JSON.stringify(mac));
+      assert.deepEqual(unusable.state.lease, state.lease);
+      assert.deepEqual(unusable.state.peers, state.peers);
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

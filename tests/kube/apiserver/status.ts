@@ -54,8 +54,16 @@ export function forbidden(
   );
 }
 
+/** `nodes "<name>" not found`; without a name (yurthub's uncached LIST) the details have none. */
 export const notFound = (name: string): StatusObject =>
-  failure(404, "NotFound", `nodes "${name}" not found`, { name, kind: "nodes" });
+  failure(
+    404,
+    "NotFound",
+    `nodes "${name}" not found`,
+    name ? { name, kind: "nodes" } : {
+      kind: "nodes",
+    },
+  );
 
 export const pathNotFound = (): StatusObject =>
   failure(404, "NotFound", "the server could not find the requested resource");

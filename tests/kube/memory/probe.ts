@@ -52,7 +52,6 @@ const informer = new NodeInformer(
   {
     logger: createLogger({ level: (Deno.env.get("PROBE_LOG") ?? "warn") as "warn" }),
     watchTimeoutSeconds: 300,
-    selfName: "self",
   },
 );
 const started = performance.now();

@@ -1,0 +1,211 @@
+/**
+ * An in-memory `NodeApi` for unit tests of the daemon: a cluster of Node objects in the wire
+ * format with a global resourceVersion, live watches, and switches for what an edge node meets
+ * behind a yurthub — lists from a stale snapshot, 404s for what was never cached, lists that
+ * fail, watches that break, and PATCHes answered but dropped. The HTTP behaviour itself is
+ * tested against the Kubernetes-API test server (tests/kube/apiserver.ts).
+ *
+ * @module
+ */
+import {
+  ApiError,
+  ApiUnreachableError,
+  type NodeApi,
+  type NodeList,
+  type PatchKind,
+  type WatchEnd,
+  type WatchEvent,
+  type WatchRequest,
+} from "../../src/kube/api.ts";
+import { type NodeView, parseNode } from "../../src/kube/node.ts";
+import {
+  applyMergePatch,
+  applyStrategicMergePatch,
+  cloneJson,
+  type Json,
+} from "../kube/apiserver/patch.ts";
+import type { NodeObject } from "../kube/apiserver.ts";
+
+/** How list and get requests are answered. */
+export type ReadMode =
+  /** From the cluster as it is. */
+  | { kind: "live" }
+  /** From a snapshot taken earlier (a cache that stopped updating). */
+  | { kind: "stale"; snapshot: Snapshot }
+  /** 404 NotFound for everything (a cache that never saw these objects). */
+  | { kind: "not-cached" }
+  /** No answer at all (the API is unreachable). */
+  | { kind: "unreachable" };
+
+export interface Snapshot {
+  resourceVersion: string;
+  nodes: NodeObject[];
+}
+
+interface Watcher {
+  request: WatchRequest;
+  end: (how: WatchEnd) => void;
+}
+
+function view(node: NodeObject): NodeView {
+  const parsed = parseNode(node);
+  if ("error" in parsed) throw new Error(parsed.error);
+  return parsed.ok;
+}
+
+export class FakeNodeApi implements NodeApi {
+  readonly #nodes = new Map<string, NodeObject>();
+  #resourceVersion = 100;
+  #watchers = new Set<Watcher>();
+  /** How reads are answered. */
+  reads: ReadMode = { kind: "live" };
+  /** PATCHes are answered with the node as it was and not applied (yurthub offline). */
+  dropPatches = false;
+  /** Every request, e.g. `list`, `get edge-1`, `watch 105`, `patch edge-1`. */
+  readonly requests: string[] = [];
+
+  get resourceVersion(): string {
+    return String(this.#resourceVersion);
+  }
+
+  get activeWatches(): number {
+    return this.#watchers.size;
+  }
+
+  /** The node as the cluster has it. */
+  node(name: string): NodeObject | undefined {
+    const node = this.#nodes.get(name);
+    return node ? cloneJson(node) : undefined;
+  }
+
+  /** The cluster as it is now, for serving later as a stale cache. */
+  snapshot(options: { omit?: string[] } = {}): Snapshot {
+    return {
+      resourceVersion: this.resourceVersion,
+      nodes: [...this.#nodes.values()].filter((node) => !options.omit?.includes(node.metadata.name))
+        .map((node) => cloneJson(node)),
+    };
+  }
+
+  /** Creates or replaces a node; live watches see ADDED or MODIFIED. */
+  put(object: NodeObject): NodeObject {
+    const node = cloneJson(object);
+    const name: string = node.metadata.name;
+    const type = this.#nodes.has(name) ? "MODIFIED" : "ADDED";
+    node.metadata.resourceVersion = String(++this.#resourceVersion);
+    this.#nodes.set(name, node);
+    this.#emit({ type, node: view(node) });
+    return cloneJson(node);
+  }
+
+  /** Changes a node with a JSON merge patch, as another controller would. */
+  merge(name: string, patch: Json): NodeObject {
+    return this.put(applyMergePatch(cloneJson(this.#nodes.get(name)!), patch) as NodeObject);
+  }
+
+  delete(name: string): void {
+    const node = this.#nodes.get(name);
+    if (!node) throw new Error(`no node ${name}`);
+    this.#nodes.delete(name);
+    node.metadata.resourceVersion = String(++this.#resourceVersion);
+    this.#emit({ type: "DELETED", node: view(node) });
+  }
+
+  /** Ends every watch, as a broken connection or a restarting server does. */
+  breakWatches(): void {
+    for (const watcher of [...this.#watchers]) watcher.end("closed");
+  }
+
+  /** Ends every watch with 410 Expired, so the client lists again. */
+  expireWatches(): void {
+    for (const watcher of [...this.#watchers]) {
+      watcher.request.onEvent({
+        type: "ERROR",
+        error: new ApiError(410, "Expired", "too old resource version"),
+      });
+      watcher.end("closed");
+    }
+  }
+
+  #emit(event: WatchEvent): void {
+    if (this.reads.kind !== "live") return;
+    for (const watcher of this.#watchers) watcher.request.onEvent(event);
+  }
+
+  #read(): { nodes: NodeObject[]; resourceVersion: string } {
+    switch (this.reads.kind) {
+      case "live":
+        return { nodes: [...this.#nodes.values()], resourceVersion: this.resourceVersion };
+      case "stale":
+        return this.reads.snapshot;
+      case "not-cached":
+        throw new ApiError(404, "NotFound", "the server could not find the requested resource");
+      case "unreachable":
+        throw new ApiUnreachableError("connect ECONNREFUSED");
+    }
+  }
+
+  getNode(name: string): Promise<NodeView> {
+    this.requests.push(`get ${name}`);
+    try {
+      const node = this.#read().nodes.find((candidate) => candidate.metadata.name === name);
+      if (!node) throw new ApiError(404, "NotFound", `nodes "${name}" not found`);
+      return Promise.resolve(view(cloneJson(node)));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  listNodes(): Promise<NodeList> {
+    this.requests.push("list");
+    try {
+      const { nodes, resourceVersion } = this.#read();
+      return Promise.resolve({
+        nodes: nodes.map((node) => view(cloneJson(node))),
+        resourceVersion,
+      });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  watchNodes(request: WatchRequest): Promise<WatchEnd> {
+    this.requests.push(`watch ${request.resourceVersion}`);
+    if (this.reads.kind === "unreachable") {
+      return Promise.reject(new ApiUnreachableError("connect ECONNREFUSED"));
+    }
+    if (this.reads.kind === "not-cached") {
+      return Promise.reject(new ApiError(404, "NotFound", "not cached"));
+    }
+    return new Promise((resolve) => {
+      const watcher: Watcher = {
+        request,
+        end: (how) => {
+          this.#watchers.delete(watcher);
+          request.signal?.removeEventListener("abort", onAbort);
+          resolve(how);
+        },
+      };
+      const onAbort = () => watcher.end("aborted");
+      request.signal?.addEventListener("abort", onAbort, { once: true });
+      this.#watchers.add(watcher);
+      request.onOpen?.();
+    });
+  }
+
+  patchNodeStatus(name: string, patch: object, kind: PatchKind): Promise<NodeView> {
+    this.requests.push(`patch ${name}`);
+    try {
+      const current = this.#read().nodes.find((candidate) => candidate.metadata.name === name);
+      if (!current) throw new ApiError(404, "NotFound", `nodes "${name}" not found`);
+      if (this.dropPatches || this.reads.kind !== "live") {
+        return Promise.resolve(view(cloneJson(current)));
+      }
+      const apply = kind === "merge" ? applyMergePatch : applyStrategicMergePatch;
+      const patched = apply(cloneJson(current), patch as Json) as NodeObject;
+      return Promise.resolve(view(this.put(patched)));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+}
