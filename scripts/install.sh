@@ -260,7 +260,11 @@ fi
 if live_systemd; then systemctl daemon-reload; fi
 
 if ! grep -qE '^NODE_NAME=.+' "$root$ENV_DEST"; then say "next: set NODE_NAME in $ENV_DEST"; fi
+# The API: a kubeconfig named on the unit's command line or in the environment file, or a URL.
 kubeconfig="$(sed -n 's/^ExecStart=.*--kubeconfig-file=\([^ ]*\).*/\1/p' "$root$UNIT_DEST")"
+if [ -z "$kubeconfig" ]; then
+  kubeconfig="$(sed -n 's/^KEEPNET_KUBECONFIG_FILE=\(.*\)/\1/p' "$root$ENV_DEST" | tail -n 1)"
+fi
 if [ -n "$kubeconfig" ] && [ ! -f "$root$kubeconfig" ] &&
   ! grep -qE '^KEEPNET_KUBE_API_URL=.+' "$root$ENV_DEST"; then
   say "next: put the node's kubeconfig at $kubeconfig (or set KEEPNET_KUBE_API_URL in $ENV_DEST)"

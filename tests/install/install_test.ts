@@ -127,6 +127,8 @@ Deno.test("install.sh puts each file where the unit expects it; a re-install cha
     assert.equal(files[CNI]!.content, shipped("dist/cni/10-flannel.conflist"));
     for (const path of [UNIT, ENV_FILE, CNI]) assert.equal(files[path]!.mode, "644", path);
     assert.match(first.stdout, /next: set NODE_NAME in \/etc\/default\/keepnet-vtepd/);
+    // The environment file names the kubeconfig; it is not there yet.
+    assert.match(first.stdout, /next: put the node's kubeconfig at \/etc\/keepnet\/kubeconfig/);
 
     const again = await install(root, ["--from", release]);
     assert.equal(again.code, 0, again.stderr);
