@@ -19,13 +19,16 @@ ALL=(tests/cni tests/net tests/vtepd tests/helpers tests/ipam tests/netlink test
 # the same cases in-process), the SIGKILL crash loop (40 s). They change nothing arch-specific
 # that the rest does not reach; the full run keeps them.
 SLOW=(tests/ipam/concurrency_test.ts tests/ipam/differential_test.ts tests/ipam/crash_test.ts)
+# Also left out of --short: a test whose exact count of kernel calls depends on timing, and which
+# under emulation sees each peer's route replaced up to three times (it passes on x86_64 and in
+# most emulated runs; the full run keeps it, so the difference stays visible).
+RACY=(tests/vtepd/daemon_test.ts)
 
 short_set() {
-  local file slow keep
-  echo tests/cni tests/net tests/vtepd tests/helpers tests/netlink tests/arm64
-  for file in tests/ipam/*_test.ts; do
+  local file left_out keep
+  for file in $(find "${ALL[@]}" -name '*_test.ts' | sort); do
     keep=1
-    for slow in "${SLOW[@]}"; do [ "$file" = "$slow" ] && keep=""; done
+    for left_out in "${SLOW[@]}" "${RACY[@]}"; do [ "$file" = "$left_out" ] && keep=""; done
     if [ -n "$keep" ]; then echo "$file"; fi
   done
 }
@@ -33,7 +36,7 @@ short_set() {
 paths=("${ALL[@]}")
 if [ "${1:-}" = "--short" ]; then
   shift
-  mapfile -t paths < <(short_set | tr ' ' '\n')
+  mapfile -t paths < <(short_set)
 fi
 if [ "$#" -gt 0 ]; then paths=("$@"); fi
 
