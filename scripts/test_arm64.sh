@@ -4,7 +4,7 @@
 # through qemu-user (scripts/setup_arm64.sh installs it, idempotently); on an arm64 host, natively.
 #
 #   bash scripts/test_arm64.sh                 every file: about 15 minutes under emulation (2 cores)
-#   bash scripts/test_arm64.sh --short         the subset .ci/run runs (see SLOW below): about 4 minutes
+#   bash scripts/test_arm64.sh --short         IPAM, netlink, bundle comparison (see SHORT below): ~5 min
 #   bash scripts/test_arm64.sh tests/ipam/main_test.ts ...    these paths only
 #
 # Needs root (network namespaces, apt-get). The tests are not type-checked here (--no-check):
@@ -14,21 +14,21 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ALL=(tests/cni tests/net tests/vtepd tests/helpers tests/ipam tests/netlink tests/arm64)
-# Left out of --short, with their time under emulation on 2 cores: 110 concurrent plugin
-# processes (6.5 to 7.5 min), the differential run against host-local (4 min; host_local_test covers
-# the same cases in-process), the SIGKILL crash loop (40 s). They change nothing arch-specific
-# that the rest does not reach; the full run keeps them.
+# --short is what .ci/run runs: the IPAM and netlink tests and the bundle comparison, the parts
+# where the architecture can show (FFI into libnl, struct layouts, processes, files, locks). The
+# unit tests of tests/cni, net, vtepd and helpers are pure JavaScript logic; they stay in the full
+# run (tests/vtepd/daemon_test.ts there counts kernel calls, and under emulation has seen each
+# peer's route replaced up to three times). Also left out, with their time under emulation on 2
+# cores: 110 concurrent plugin processes (6.5 to 7.5 min), the differential run against host-local
+# (4 min; host_local_test covers the same cases in-process), the SIGKILL crash loop (40 s).
+SHORT=(tests/ipam tests/netlink tests/arm64)
 SLOW=(tests/ipam/concurrency_test.ts tests/ipam/differential_test.ts tests/ipam/crash_test.ts)
-# Also left out of --short: a test whose exact count of kernel calls depends on timing, and which
-# under emulation sees each peer's route replaced up to three times (it passes on x86_64 and in
-# most emulated runs; the full run keeps it, so the difference stays visible).
-RACY=(tests/vtepd/daemon_test.ts)
 
 short_set() {
-  local file left_out keep
-  for file in $(find "${ALL[@]}" -name '*_test.ts' | sort); do
+  local file slow keep
+  for file in $(find "${SHORT[@]}" -name '*_test.ts' | sort); do
     keep=1
-    for left_out in "${SLOW[@]}" "${RACY[@]}"; do [ "$file" = "$left_out" ] && keep=""; done
+    for slow in "${SLOW[@]}"; do [ "$file" = "$slow" ] && keep=""; done
     if [ -n "$keep" ]; then echo "$file"; fi
   done
 }
