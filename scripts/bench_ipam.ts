@@ -8,7 +8,12 @@
  *
  * then a restart storm: 110 pods (kubelet's default max pods) get IPs, their sandboxes are
  * deleted as after a reboot, and 110 concurrent ADDs bring them back; every pod must get its
- * own IP again. Reports medians, the time ratio to the floor and peak memory.
+ * own IP again. The storm is run by keepnet-ipam and by host-local, timed in one run and its
+ * memory sampled in another: the PSS of every running plugin process summed (from
+ * /proc/<pid>/smaps_rollup; PSS divides each shared page among the processes that map it, so
+ * the sum counts the runtime's code once and each process's own memory fully). For scale, the
+ * same sum for 110 idle Deno processes (the runtime's own floor) is measured too. Reports
+ * medians, the time ratio to the floor and peak memory.
  *
  *   deno task bench:ipam [--cycles 40] [--pods 110]
  *
@@ -113,13 +118,15 @@ function cniEnv(command: string, containerId: string, podName?: string): Record<
   return env;
 }
 
-const denoRun = (script: string) => [
+/** `deno run` of a script with the compiled keepnet-ipam binary's permissions and flags. */
+export const denoRun = (script: string, runtimeFlags = PROGRAMS.ipam.runtimeFlags): string[] => [
   Deno.execPath(),
   "run",
   "--quiet",
   "--no-prompt",
   "--no-config",
   ...permissionFlags("ipam"),
+  ...runtimeFlags,
   script,
 ];
 
@@ -165,36 +172,72 @@ async function cycles(contenders: Contender[], count: number): Promise<Row[]> {
   }));
 }
 
-/** Sums the RSS of the given live processes (KiB); processes already gone count 0. */
-async function totalRssKiB(pids: number[]): Promise<number> {
-  let total = 0;
-  for (const pid of pids) {
-    try {
-      const status = await Deno.readTextFile(`/proc/${pid}/status`);
-      const match = status.match(/^VmRSS:\s+(\d+) kB/m);
-      if (match) total += Number(match[1]);
-    } catch {
-      // exited
-    }
-  }
-  return total;
+/** Memory of the live processes among `pids`, summed (KiB); processes already gone count 0. */
+interface MemorySample {
+  /** Proportional set size: each shared page counts once across the processes sharing it. */
+  pssKiB: number;
+  /** Resident set size: shared pages count in every process. */
+  rssKiB: number;
 }
 
-interface StormResult {
+async function summedMemory(pids: number[]): Promise<MemorySample> {
+  const samples = await Promise.all(pids.map(async (pid) => {
+    try {
+      // smaps_rollup: the process's mappings summed by the kernel (one read per process).
+      const text = await Deno.readTextFile(`/proc/${pid}/smaps_rollup`);
+      const field = (name: string) =>
+        Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? 0);
+      return { pssKiB: field("Pss"), rssKiB: field("Rss") };
+    } catch {
+      return { pssKiB: 0, rssKiB: 0 }; // exited
+    }
+  }));
+  return {
+    pssKiB: samples.reduce((sum, s) => sum + s.pssKiB, 0),
+    rssKiB: samples.reduce((sum, s) => sum + s.rssKiB, 0),
+  };
+}
+
+export interface StormResult {
+  label: string;
   pods: number;
   ms: number;
-  peakKiB: number;
-  kept: number;
+  /** With `sampleMemory`: the highest PSS sum seen, and the RSS sum of the same sample. */
+  peak: MemorySample;
+  /** With `sampleMemory`: the highest RSS sum seen (another sample, perhaps). */
+  peakRssKiB: number;
+  /** Pods that got their previous address again; undefined when the program does not keep them. */
+  kept?: number;
 }
 
-async function storm(pods: number, dataDir: string): Promise<StormResult> {
-  const config = networkConfig(dataDir, "storm", "10.99.0.0/16");
-  const script = `${ROOT}/${PROGRAMS.ipam.bundle}`;
-  const runAll = async (command: string, generation: number) => {
+export interface StormProgram {
+  label: string;
+  /** The argv that runs the plugin once. */
+  argv: string[];
+  /** Whether the program gives pods their previous address (keepnet-ipam) or not (host-local). */
+  keepsIPs: boolean;
+}
+
+/**
+ * A restart storm: `pods` pods get IPs, every sandbox is deleted as after a reboot, then `pods`
+ * concurrent ADDs with new sandbox IDs bring them back. With `sampleMemory`, the memory of every
+ * running plugin process of that last wave is read as fast as the kernel gives it (reading 110
+ * smaps_rollup files slows the storm by about a fifth: time it in a run without sampling).
+ */
+export async function storm(
+  program: StormProgram,
+  pods: number,
+  dataDir: string,
+  options: { sampleMemory: boolean },
+): Promise<StormResult> {
+  const slug = program.label.replace(/[^a-z0-9]+/gi, "-").toLowerCase();
+  const network = `storm-${slug}-${options.sampleMemory ? "memory" : "time"}`;
+  const config = networkConfig(dataDir, network, "10.99.0.0/16");
+  const runAll = async (command: string, generation: number, sample = false) => {
     const started = performance.now();
     const children = Array.from({ length: pods }, (_, i) => {
-      const process = new Deno.Command(denoRun(script)[0]!, {
-        args: denoRun(script).slice(1),
+      const process = new Deno.Command(program.argv[0]!, {
+        args: program.argv.slice(1),
         env: cniEnv(command, `sandbox-${generation}-${i}`, `web-${i}`),
         clearEnv: true,
         stdin: "piped",
@@ -206,12 +249,15 @@ async function storm(pods: number, dataDir: string): Promise<StormResult> {
       return process;
     });
     const pids = children.map((child) => child.pid);
-    let peak = 0;
-    let running = true;
+    let peak: MemorySample = { pssKiB: 0, rssKiB: 0 };
+    let peakRssKiB = 0;
+    let running = sample;
     const sampler = (async () => {
       while (running) {
-        peak = Math.max(peak, await totalRssKiB(pids));
-        await new Promise((resolve) => setTimeout(resolve, 5));
+        const sample = await summedMemory(pids);
+        if (sample.pssKiB > peak.pssKiB) peak = sample;
+        peakRssKiB = Math.max(peakRssKiB, sample.rssKiB);
+        await new Promise((resolve) => setTimeout(resolve, 2));
       }
     })();
     const outputs = await Promise.all(children.map((child) => child.output()));
@@ -221,21 +267,66 @@ async function storm(pods: number, dataDir: string): Promise<StormResult> {
     const failures = outputs.filter((output) => !output.success);
     if (failures.length > 0) {
       throw new Error(
-        `${failures.length} ${command}s failed: ${decoder.decode(failures[0]!.stdout)}`,
+        `${program.label}: ${failures.length} ${command}s failed: ${
+          decoder.decode(failures[0]!.stdout)
+        }`,
       );
     }
     const addresses = outputs.map((output) => {
       const text = decoder.decode(output.stdout);
       return text ? (JSON.parse(text).ips?.[0]?.address as string) : "";
     });
-    return { ms, peakKiB: peak, addresses };
+    return { ms, peak, peakRssKiB, addresses };
   };
   const first = await runAll("ADD", 1);
   await runAll("DEL", 1);
-  const again = await runAll("ADD", 2);
-  const kept = again.addresses.filter((address, i) => address === first.addresses[i]).length;
+  const again = await runAll("ADD", 2, options.sampleMemory);
   if (new Set(again.addresses).size !== pods) throw new Error("restart storm gave duplicate IPs");
-  return { pods, ms: again.ms, peakKiB: again.peakKiB, kept };
+  const kept = again.addresses.filter((address, i) => address === first.addresses[i]).length;
+  return {
+    label: program.label,
+    pods,
+    ms: again.ms,
+    peak: again.peak,
+    peakRssKiB: again.peakRssKiB,
+    kept: program.keepsIPs ? kept : undefined,
+  };
+}
+
+/**
+ * The summed PSS of `count` Deno processes that do nothing (each blocks reading stdin), with the
+ * given runtime flags: what the runtime alone costs that many processes. Sampled until the sum
+ * has not grown for a second.
+ */
+export async function idleDenoFloor(
+  count: number,
+  script: string,
+  runtimeFlags: string[],
+): Promise<MemorySample> {
+  const children = Array.from({ length: count }, () =>
+    new Deno.Command(Deno.execPath(), {
+      args: denoRun(script, runtimeFlags).slice(1),
+      env: denoEnv(),
+      clearEnv: true,
+      stdin: "piped",
+      stdout: "null",
+      stderr: "null",
+    }).spawn());
+  const pids = children.map((child) => child.pid);
+  let peak: MemorySample = { pssKiB: 0, rssKiB: 0 };
+  let lastGrowth = performance.now();
+  const started = performance.now();
+  while (performance.now() - lastGrowth < 1000 && performance.now() - started < 60_000) {
+    const sample = await summedMemory(pids);
+    if (sample.pssKiB > peak.pssKiB * 1.001) lastGrowth = performance.now();
+    if (sample.pssKiB > peak.pssKiB) peak = sample;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  await Promise.all(children.map(async (child) => {
+    await child.stdin.close();
+    await child.status;
+  }));
+  return peak;
 }
 
 if (import.meta.main) {
@@ -258,6 +349,8 @@ if (import.meta.main) {
   const dataDir = await Deno.makeTempDir({ prefix: "keepnet-bench-" });
   const empty = `${dataDir}/empty.js`;
   await Deno.writeTextFile(empty, "");
+  const idle = `${dataDir}/idle.js`;
+  await Deno.writeTextFile(idle, "Deno.stdin.readSync(new Uint8Array(1));\n");
   try {
     const newPods = networkConfig(dataDir, "new-pods", "10.98.0.0/16");
     const restarts = networkConfig(dataDir, "restarts", "10.96.0.0/16");
@@ -309,15 +402,38 @@ if (import.meta.main) {
           `${mib(row.maxRssKiB)} MiB | ${(row.maxRssKiB / floor.maxRssKiB).toFixed(2)} |`,
       );
     }
-    const result = await storm(pods, dataDir);
+    const stormPrograms: StormProgram[] = [
+      { label: "keepnet-ipam", argv: denoRun(bundle), keepsIPs: true },
+    ];
+    if (await Deno.stat(HOST_LOCAL).then(() => true, () => false)) {
+      stormPrograms.push({ label: "Debian host-local", argv: [HOST_LOCAL], keepsIPs: false });
+    }
     console.log("");
     console.log(
-      `Restart storm: ${result.pods} concurrent ADDs after DEL of every sandbox: ${
-        result.ms.toFixed(0)
-      } ms ` +
-        `in total, peak ${mib(result.peakKiB)} MiB RSS summed over the running plugins, ` +
-        `${result.kept}/${result.pods} pods got their previous IP.`,
+      `Restart storm: ${pods} concurrent ADDs after the DEL of every sandbox; memory summed ` +
+        "over the running plugin processes (PSS: each shared page counts once), sampled in a " +
+        "second storm",
     );
+    console.log("");
+    console.log(
+      "| program | total time | peak summed PSS | per process | RSS summed then | pods kept |",
+    );
+    console.log("|---|---|---|---|---|---|");
+    const floorMemory = await idleDenoFloor(pods, idle, PROGRAMS.ipam.runtimeFlags);
+    console.log(
+      `| ${pods} idle Deno processes (the runtime's floor) | | ${mib(floorMemory.pssKiB)} MiB | ` +
+        `${mib(floorMemory.pssKiB / pods)} MiB | ${mib(floorMemory.rssKiB)} MiB | |`,
+    );
+    for (const program of stormPrograms) {
+      const timed = await storm(program, pods, dataDir, { sampleMemory: false });
+      const sampled = await storm(program, pods, dataDir, { sampleMemory: true });
+      console.log(
+        `| ${program.label} | ${timed.ms.toFixed(0)} ms | ${mib(sampled.peak.pssKiB)} MiB | ` +
+          `${mib(sampled.peak.pssKiB / pods)} MiB | ${mib(sampled.peak.rssKiB)} MiB | ${
+            timed.kept === undefined ? "n/a" : `${timed.kept}/${timed.pods}`
+          } |`,
+      );
+    }
   } finally {
     await Deno.remove(dataDir, { recursive: true });
   }

@@ -10,6 +10,7 @@
 import { type CmdEnv, readCmdEnv } from "./env.ts";
 import { CNIError, encodeError, ErrorCode, toCNIError } from "./errors.ts";
 import { GoDecoder } from "./go_json.ts";
+import { goJSONSyntaxError, SHORTEST_TOO_DEEP } from "./go_json_syntax.ts";
 import { goQuote, goQuoteList } from "./json.ts";
 import { encodeVersionInfo, SUPPORTED_VERSIONS, versionAtLeast } from "./version.ts";
 import { validateNetworkName } from "./validate.ts";
@@ -38,8 +39,11 @@ export interface Plugin {
 
 export interface PluginIO {
   getenv(name: string): string | undefined;
-  /** All of stdin as text. Not called for VERSION. */
-  readStdin(): Promise<string>;
+  /**
+   * All of stdin, as bytes (decoded here as UTF-8, a byte-order mark kept, as Go reads it) or
+   * as text. Not called for VERSION.
+   */
+  readStdin(): Promise<Uint8Array | string>;
 }
 
 export interface PluginOutput {
@@ -56,16 +60,28 @@ function aboutText(plugin: Plugin): string {
   return `${plugin.about}\nCNI protocol versions supported: ${SUPPORTED_VERSIONS.join(", ")}\n`;
 }
 
-/** Parses stdin and checks its `name`, as `skel.validateConfig` does (codes 6 and 7). */
-function parseNetworkConfig(stdin: string): unknown {
+const encoder = new TextEncoder();
+
+function syntaxError(message: string): CNIError {
+  return new CNIError(ErrorCode.DecodingFailure, `error unmarshall network config: ${message}`);
+}
+
+/**
+ * Parses stdin and checks its `name`, as `skel.validateConfig` does (codes 6 and 7). JSON.parse
+ * accepts exactly the texts Go accepts, except nesting deeper than Go's limit; Go's own check
+ * runs only to word an error, or for a text long enough to be that deep.
+ */
+function parseNetworkConfig(stdin: string, bytes?: Uint8Array): unknown {
   let config: unknown;
   try {
     config = JSON.parse(stdin);
   } catch (error) {
-    throw new CNIError(
-      ErrorCode.DecodingFailure,
-      `error unmarshall network config: ${goSyntaxMessage(stdin, error)}`,
-    );
+    const message = goJSONSyntaxError(bytes ?? encoder.encode(stdin));
+    throw syntaxError(message ?? (error as Error).message);
+  }
+  if (stdin.length >= SHORTEST_TOO_DEEP) {
+    const message = goJSONSyntaxError(bytes ?? encoder.encode(stdin));
+    if (message !== undefined) throw syntaxError(message);
   }
   const decoder = new GoDecoder();
   let name = "";
@@ -82,19 +98,6 @@ function parseNetworkConfig(stdin: string): unknown {
   }
   validateNetworkName(name);
   return config;
-}
-
-/** A Go-like message for text JSON.parse rejected (exact Go wording only for common cases). */
-function goSyntaxMessage(text: string, error: unknown): string {
-  if (text.trim() === "" || /end of JSON input/i.test((error as Error).message)) {
-    return "unexpected end of JSON input";
-  }
-  const position = /position (\d+)/.exec((error as Error).message);
-  const offset = position ? Number(position[1]) : text.search(/\S/);
-  const char = text[offset] ?? "";
-  return offset === text.search(/\S/)
-    ? `invalid character '${char}' looking for beginning of value`
-    : `invalid character '${char}' at offset ${offset}`;
 }
 
 /** `ConfigDecoder.Decode`: the config's cniVersion, "0.1.0" when absent or empty. */
@@ -171,16 +174,18 @@ export async function runPlugin(plugin: Plugin, io: PluginIO): Promise<PluginOut
   let stderr = "";
   const log = (line: string) => void (stderr += `${line}\n`);
   try {
-    let stdin: string;
+    let input: Uint8Array | string;
     try {
-      stdin = await io.readStdin();
+      input = await io.readStdin();
     } catch (error) {
       throw new CNIError(
         ErrorCode.IOFailure,
         `error reading from stdin: ${(error as Error).message}`,
       );
     }
-    const config = parseNetworkConfig(stdin);
+    const config = typeof input === "string"
+      ? parseNetworkConfig(input)
+      : parseNetworkConfig(new TextDecoder("utf-8", { ignoreBOM: true }).decode(input), input);
     const command = env.command;
     const handler = ({
       ADD: plugin.add,

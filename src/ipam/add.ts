@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { CNIError, ErrorCode } from "../cni/errors.ts";
 import type { CmdArgs } from "../cni/skel.ts";
 import { emptyDNS, encodeResult, type IPConfig } from "../cni/result.ts";
 import { formatIP, type IP, ipEquals } from "../net/ip.ts";
@@ -38,7 +39,12 @@ import {
   rangeSetContains,
   rangeSetFamily,
 } from "./range_set.ts";
-import { type NetworkStore, reservationContent, withNetworkStore } from "./store.ts";
+import {
+  MAX_CONTAINER_ID_LENGTH,
+  type NetworkStore,
+  reservationContent,
+  withNetworkStore,
+} from "./store.ts";
 
 interface Attachment {
   containerID: string;
@@ -48,11 +54,14 @@ interface Attachment {
 /** Something this ADD changed in the store, to undo if it fails. */
 type Change =
   | { kind: "created"; name: string }
-  | { kind: "replaced"; name: string; previous: string };
+  | { kind: "replaced"; name: string; previous: string }
+  /** A staged replacement of a file whose old content could not be read: drop the stage. */
+  | { kind: "staged"; name: string };
 
 function undo(store: NetworkStore, changes: Change[]): void {
   for (const change of [...changes].reverse()) {
     if (change.kind === "created") store.remove(change.name);
+    else if (change.kind === "staged") store.discardWrite(change.name);
     else {
       try {
         store.write(change.name, change.previous);
@@ -273,7 +282,8 @@ function bindPod(
     for (const [index, config] of state.configs.entries()) {
       const set = conf.rangeSets[index]!;
       const name = `${formatIP(config.ip)}${state.suffix}`;
-      const previous = store.get(name) ? store.read(name) : null;
+      const exists = store.get(name) !== undefined;
+      const previous = exists ? store.read(name, { noSymlinks: true }) : null;
       store.write(
         name,
         encodeBindingContent({
@@ -290,7 +300,11 @@ function bindPod(
         }),
       );
       written.push(
-        previous === null ? { kind: "created", name } : { kind: "replaced", name, previous },
+        !exists
+          ? { kind: "created", name }
+          : previous === null
+          ? { kind: "staged", name }
+          : { kind: "replaced", name, previous },
       );
     }
   } catch (error) {
@@ -311,7 +325,18 @@ function bindPod(
   }
 }
 
+/** An ADD writes the container ID into the store: it must be short enough to be read back. */
+function checkContainerIDLength(containerID: string): void {
+  if (containerID.length <= MAX_CONTAINER_ID_LENGTH) return;
+  throw new CNIError(
+    ErrorCode.InvalidEnvironmentVariables,
+    "containerID is too long",
+    `a container ID has at most ${MAX_CONTAINER_ID_LENGTH} characters`,
+  );
+}
+
 export async function cmdAdd(args: CmdArgs): Promise<string> {
+  checkContainerIDLength(args.env.containerID);
   const conf = loadIPAMConfig(args.config, args.env.args);
   const dns = conf.resolvConf !== "" ? parseResolvConf(conf.resolvConf) : emptyDNS();
   const pod = conf.keepPodIP ? podIdentityFromArgs(args.env.args) : undefined;

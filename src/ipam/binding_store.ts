@@ -23,15 +23,25 @@ export function listBindings(store: NetworkStore): Binding[] {
   });
 }
 
-/** Reads the bindings' contents; returns those that hold a record or are empty (OpenYurt). */
+/**
+ * Reads the bindings' contents. A file without a record (an empty OpenYurt file, or a damaged
+ * one: garbage, too large, unreadable, a symlink or other non-regular file, never followed) is
+ * kept as a binding known by its name, with its modification time as its clock.
+ */
 export function readBindings(store: NetworkStore, bindings: Binding[]): Binding[] {
-  return bindings.flatMap((binding): Binding[] => {
-    const content = store.read(binding.fileName);
-    if (content === null) return [];
-    const decoded = decodeBindingContent(content);
-    if (decoded === undefined) return [];
-    if (decoded === "legacy") return [{ ...binding, legacy: true, record: undefined }];
-    return [{ ...binding, legacy: false, record: decoded }];
+  return bindings.map((binding): Binding => {
+    const content = store.read(binding.fileName, { noSymlinks: true });
+    const decoded = content === null ? undefined : decodeBindingContent(content);
+    if (decoded !== undefined && decoded !== "legacy") {
+      return { ...binding, legacy: false, damaged: false, record: decoded };
+    }
+    return {
+      ...binding,
+      legacy: true,
+      damaged: decoded === undefined,
+      record: undefined,
+      modifiedMs: store.modifiedMs(binding.fileName),
+    };
   });
 }
 
@@ -56,6 +66,23 @@ export function pruneExpired(
     kept.push(binding);
   }
   return kept;
+}
+
+/**
+ * Starts the release clock of the record-less bindings (OpenYurt or damaged files) of the IPs
+ * a DEL or GC just released: their modification time becomes `now`, so `bindingTTL` counts from
+ * the release, as it does for a record's `releasedAt`. The content is never rewritten.
+ */
+export function touchReleased(
+  store: NetworkStore,
+  bindings: Binding[],
+  releasedIPs: ReadonlySet<string>,
+  now: number,
+): void {
+  for (const binding of bindings) {
+    if (binding.record || !releasedIPs.has(formatIP(binding.ip))) continue;
+    if (store.touch(binding.fileName, now)) binding.modifiedMs = now;
+  }
 }
 
 /** Records `releasedAt = now` in every held binding `matches` selects. */

@@ -40,10 +40,21 @@ export interface Binding {
   namespace: string;
   /** The name as it appears in the file name (possibly shortened). */
   namePart: string;
-  /** The record; undefined for an empty (OpenYurt) file, not yet read, or unreadable. */
+  /** The record; undefined for an empty (OpenYurt) or damaged file, or one not yet read. */
   record?: BindingRecord;
-  /** True for an empty file written by OpenYurt's host-local: a binding without metadata. */
+  /**
+   * True for a binding without a record, known by its file name alone: an empty file written
+   * by OpenYurt's host-local, or a damaged one (`damaged`).
+   */
   legacy: boolean;
+  /**
+   * True when the file's content is neither a record nor empty (garbage, cut short, too large,
+   * unreadable, or not a regular file). It is still the binding its name says: a damaged file
+   * must not take the IP away from its pod, nor block the IP for everyone.
+   */
+  damaged?: boolean;
+  /** For a binding without a record: the file's modification time (ms), its only clock. */
+  modifiedMs?: number;
 }
 
 const NAME_MAX = 255;
@@ -98,10 +109,12 @@ export function decodeBindingContent(content: string): BindingRecord | "legacy" 
   }
   const r = value as Partial<BindingRecord> | null;
   const isString = (x: unknown) => typeof x === "string";
+  // A time that does not parse would never age out (NaN compares false with everything).
+  const isTime = (x: unknown) => isString(x) && !Number.isNaN(Date.parse(x as string));
   if (
     !r || typeof r !== "object" || !isString(r.ip) || !isString(r.namespace) ||
     !isString(r.name) || !isString(r.ifname) || !isString(r.containerID) ||
-    !isString(r.boundAt) || !(r.releasedAt === null || isString(r.releasedAt)) ||
+    !isTime(r.boundAt) || !(r.releasedAt === null || isTime(r.releasedAt)) ||
     !(r.uid === null || isString(r.uid)) || !(r.family === 4 || r.family === 6)
   ) {
     return undefined;
@@ -121,9 +134,9 @@ export function belongsTo(
   suffix: string,
   ifName: string,
 ): boolean {
-  // OpenYurt's files always carry the full name (it refused longer ones).
-  if (binding.legacy) return binding.namespace === pod.namespace && binding.namePart === pod.name;
   if (!binding.fileName.endsWith(suffix)) return false;
+  // Without a record the file name is all there is: it names the pod (any interface).
+  if (binding.legacy) return true;
   const record = binding.record;
   return record !== undefined && record.namespace === pod.namespace &&
     record.name === pod.name && record.ifname === ifName;
@@ -132,12 +145,14 @@ export function belongsTo(
 /**
  * When the binding's IP was released, in ms since the epoch, or undefined while it is held. A
  * binding is released when its record says so, or when no reservation holds its IP any more
- * (then the last bind time stands in); OpenYurt's files have no times and count as oldest.
+ * (then the last bind time stands in). A binding without a record has the file's modification
+ * time instead, which a DEL or GC that releases its IP sets (see binding_store.ts); without one
+ * known it counts as oldest.
  */
 export function releasedAtMs(binding: Binding, ipIsReserved: boolean): number | undefined {
   const record = binding.record;
   if (record?.releasedAt) return Date.parse(record.releasedAt);
   if (ipIsReserved) return undefined;
-  if (!record) return 0;
+  if (!record) return binding.modifiedMs ?? 0;
   return Date.parse(record.boundAt) || 0;
 }

@@ -8,7 +8,14 @@
  * @module
  */
 import type { CmdArgs } from "../cni/skel.ts";
-import { listBindings, markReleased, pruneExpired, readBindings } from "./binding_store.ts";
+import { formatIP } from "../net/ip.ts";
+import {
+  listBindings,
+  markReleased,
+  pruneExpired,
+  readBindings,
+  touchReleased,
+} from "./binding_store.ts";
 import { DEFAULT_DATA_DIR, loadIPAMConfig } from "./config.ts";
 import { goTrimSpace } from "./go_text.ts";
 import { type PodIdentity, podIdentityFromArgs } from "./pod_identity.ts";
@@ -30,7 +37,10 @@ export async function cmdDel(args: CmdArgs): Promise<void> {
   const pod = conf.keepPodIP ? podOf(args.env.args) : undefined;
   const suffix = pod ? await bindingSuffix(pod) : undefined;
   await withNetworkStore(conf.dataDir || DEFAULT_DATA_DIR, conf.name, (store) => {
-    for (const _ of conf.rangeSets) store.releaseByID(containerID, ifName);
+    const released = new Set<string>();
+    for (const _ of conf.rangeSets) {
+      for (const path of store.releaseByID(containerID, ifName)) released.add(path);
+    }
     if (!conf.keepPodIP) return;
     const now = Date.now();
     const id = goTrimSpace(containerID);
@@ -45,6 +55,8 @@ export async function cmdDel(args: CmdArgs): Promise<void> {
       ? podsOwn
       : readBindings(store, listed);
     markReleased(store, bindings, held, now);
+    const ofReleasedIPs = listed.filter((b) => released.has(formatIP(b.ip)));
+    touchReleased(store, readBindings(store, ofReleasedIPs), released, now);
     if (conf.bindingTTL) pruneExpired(store, readBindings(store, listed), conf.bindingTTL, now);
   });
 }

@@ -11,7 +11,13 @@
 import { GoDecoder } from "../cni/go_json.ts";
 import type { CmdArgs } from "../cni/skel.ts";
 import { formatIP, parseIP } from "../net/ip.ts";
-import { listBindings, markReleased, pruneExpired, readBindings } from "./binding_store.ts";
+import {
+  listBindings,
+  markReleased,
+  pruneExpired,
+  readBindings,
+  touchReleased,
+} from "./binding_store.ts";
 import { DEFAULT_DATA_DIR, loadIPAMConfig } from "./config.ts";
 import { goTrimSpace } from "./go_text.ts";
 import { reservationContent, withNetworkStore } from "./store.ts";
@@ -54,6 +60,7 @@ export async function cmdGC(args: CmdArgs): Promise<void> {
   const validIDs = new Set(valid.map((a) => goTrimSpace(a.containerID)));
   const errors: string[] = [];
   await withNetworkStore(conf.dataDir || DEFAULT_DATA_DIR, conf.name, (store) => {
+    const released = new Set<string>();
     const reservations = store.entries().filter((entry) => {
       if (entry.isDirectory || entry.relPath.includes("/")) return false;
       const ip = parseIP(entry.name);
@@ -70,7 +77,8 @@ export async function cmdGC(args: CmdArgs): Promise<void> {
         ? validIDs.has(holder)
         : true; // not a format we know: leave it alone
       if (stillValid) continue;
-      if (!store.remove(entry.relPath)) errors.push(`failed to release ${entry.name}`);
+      if (store.remove(entry.relPath)) released.add(entry.name);
+      else errors.push(`failed to release ${entry.name}`);
     }
     if (!conf.keepPodIP) return;
     const now = Date.now();
@@ -81,6 +89,7 @@ export async function cmdGC(args: CmdArgs): Promise<void> {
       (record) => !validKeys.has(reservationContent(record.containerID, record.ifname)),
       now,
     );
+    touchReleased(store, bindings, released, now);
     if (conf.bindingTTL) pruneExpired(store, bindings, conf.bindingTTL, now);
   });
   if (errors.length > 0) throw new Error(errors.join("; "));

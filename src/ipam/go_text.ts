@@ -22,10 +22,24 @@ export function goFields(text: string): string[] {
 }
 
 /**
+ * Why a path was refused: Deno grants no program without full access the special files under
+ * /dev, /proc and /sys (besides a few such as /dev/null), whatever its read/write permissions.
+ */
+export const SYSTEM_PATH_REFUSED =
+  "not permitted: keepnet-ipam does not use paths under /dev, /proc or /sys";
+
+/** True when Deno refused a path outright (see SYSTEM_PATH_REFUSED). */
+export function isSystemPathRefusal(error: unknown): boolean {
+  return error instanceof Deno.errors.NotCapable;
+}
+
+/**
  * The errno text of a Deno file-system error as Go prints it ("no such file or directory"):
- * Deno's message starts with the C library's text, which Go's table has in lower case.
+ * Deno's message starts with the C library's text, which Go's table has in lower case. A path
+ * Deno refuses gets our own text instead of Deno's advice to run with --allow-all.
  */
 export function goErrnoText(error: unknown): string {
+  if (isSystemPathRefusal(error)) return SYSTEM_PATH_REFUSED;
   const message = error instanceof Error ? error.message : String(error);
   const text = message.replace(/ \(os error \d+\).*$/s, "");
   return text.charAt(0).toLowerCase() + text.slice(1);
@@ -33,7 +47,7 @@ export function goErrnoText(error: unknown): string {
 
 /** Go's `*fs.PathError` text: `<op> <path>: <errno text>`. */
 export function goPathError(op: string, path: string, error: unknown): Error {
-  return new Error(`${op} ${path}: ${goErrnoText(error)}`);
+  return new Error(`${op} ${path}: ${goErrnoText(error)}`, { cause: error });
 }
 
 /** Go's `filepath.Join` (cleaned, "/"-separated). */

@@ -1,7 +1,10 @@
 /**
- * STATUS (CNI 1.1): success while an ADD could get an address; code 50 only when every range
- * set is truly exhausted. Released bindings count as free: stickiness never makes the network
- * look full.
+ * STATUS (CNI 1.1): success while an ADD could get its addresses; code 50 as soon as one range
+ * set is exhausted, since an ADD needs an address from every set (a dual-stack network with no
+ * IPv4 address left can serve no pod). An address counts as free exactly when ADD can take it:
+ * when no reservation file has its name. Bindings of departed pods, including those without a
+ * record (OpenYurt's empty files, damaged files), do not make an address taken: an ADD takes
+ * the oldest of them when nothing else is left.
  *
  * @module
  */
@@ -42,7 +45,7 @@ export async function cmdStatus(args: CmdArgs): Promise<void> {
       ),
   );
   const exhausted = conf.rangeSets.filter((set) => freeAddresses(set, reserved) <= 0n);
-  if (exhausted.length === conf.rangeSets.length) {
+  if (exhausted.length > 0) {
     throw new CNIError(
       ErrorCode.PluginNotAvailable,
       exhausted.map((set) => exhaustedError(set).message).join("; "),

@@ -22,8 +22,10 @@
  * @module
  */
 import { createFileExclusive, StagedWrites, syncDirectory, TEMP_PREFIX } from "../fs/atomic.ts";
+import { readBounded } from "../fs/bounded_read.ts";
+import { goQuote } from "../cni/json.ts";
 import { formatIP, type IP, loadIPv6, parseIP } from "../net/ip.ts";
-import { goJoinPath, goPathError, goTrimSpace } from "./go_text.ts";
+import { goJoinPath, goPathError, goTrimSpace, isSystemPathRefusal } from "./go_text.ts";
 import { type FileLock, lockFile } from "./lock.ts";
 import { parseBindingFileName } from "./bindings.ts";
 
@@ -32,12 +34,25 @@ export const STORE_FILE_MODE = 0o600;
 const DIRECTORY_MODE = 0o755;
 export const LAST_RESERVED_PREFIX = "last_reserved_ip.";
 
+/**
+ * The most of a store file that is read. Every file we write is far smaller (a reservation is
+ * a container ID of at most MAX_CONTAINER_ID_LENGTH and an interface name; a binding record is
+ * about 400 bytes); a larger file is damage, read as unreadable instead of filling memory.
+ */
+export const STORE_FILE_LIMIT = 64 * 1024;
+
+/** The longest container ID an ADD accepts, so that its reservation can always be read back. */
+export const MAX_CONTAINER_ID_LENGTH = 4096;
+
 export interface StoreEntry {
   /** Path below the network directory, "/"-separated; top-level files have no "/". */
   readonly relPath: string;
   /** The last path element. */
   readonly name: string;
   readonly isDirectory: boolean;
+  /** A regular file (not a symlink, pipe, socket or device). */
+  readonly isFile: boolean;
+  readonly isSymlink: boolean;
 }
 
 /** What a reservation file holds for an attachment (container ID trimmed, ifname as given). */
@@ -53,9 +68,43 @@ function statOrUndefined(path: string, lstat = false): Deno.FileInfo | undefined
   }
 }
 
+/** A file's text: UTF-8, invalid bytes replaced by U+FFFD. */
+function decodeText(bytes: Uint8Array): string {
+  return new TextDecoder().decode(bytes);
+}
+
+/**
+ * The content of a store file, or null when it cannot be read, is not a regular file (pipes,
+ * devices and sockets are never opened: a pipe would block), or is larger than the limit.
+ * A symlink is followed only when `followSymlinks` (host-local's reservations are read through
+ * symlinks; our own binding files never are).
+ */
+function readStoreFile(
+  path: string,
+  entry: StoreEntry | undefined,
+  followSymlinks: boolean,
+): string | null {
+  if (entry && !entry.isFile) {
+    if (!entry.isSymlink || !followSymlinks) return null;
+    if (!statOrUndefined(path)?.isFile) return null;
+  }
+  try {
+    const { bytes, complete } = readBounded(path, STORE_FILE_LIMIT);
+    return complete ? decodeText(bytes) : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Go's `os.MkdirAll(path, 0755)`, with Go's error text (naming the component that failed). */
 function mkdirAll(path: string): void {
-  const info = statOrUndefined(path);
+  let info: Deno.FileInfo | undefined;
+  try {
+    info = Deno.statSync(path);
+  } catch (error) {
+    // A path Deno refuses is not "missing": creating it would be refused too.
+    if (isSystemPathRefusal(error)) throw goPathError("mkdir", path, error);
+  }
   if (info?.isDirectory) return;
   if (info) throw new Error(`mkdir ${path}: not a directory`);
   let end = path.length;
@@ -93,8 +142,15 @@ export class NetworkStore {
    */
   static async open(dataDir: string, network: string): Promise<NetworkStore> {
     const dir = goJoinPath(dataDir, network);
-    mkdirAll(dir);
-    const lock = await lockFile(`${dir}/lock`);
+    let lock: FileLock;
+    try {
+      mkdirAll(dir);
+      lock = await lockFile(`${dir}/lock`);
+    } catch (error) {
+      // Name the key at fault when Deno refuses the path (Go's text is kept otherwise).
+      if (!isSystemPathRefusal((error as Error).cause)) throw error;
+      throw new Error(`ipam.dataDir ${goQuote(dataDir)}: ${(error as Error).message}`);
+    }
     try {
       const entries = new Map<string, StoreEntry>();
       listInto(dir, "", entries);
@@ -152,18 +208,37 @@ export class NetworkStore {
     return `${this.dir}/${relPath}`;
   }
 
-  /** The file's text, read once; null when it cannot be read (e.g. it is a directory). */
-  read(relPath: string): string | null {
+  /**
+   * The file's text, read once; null when it cannot be read, is not a regular file or is
+   * larger than STORE_FILE_LIMIT. Symlinks to regular files are followed unless `noSymlinks`.
+   */
+  read(relPath: string, options: { noSymlinks?: boolean } = {}): string | null {
     const cached = this.#contents.get(relPath);
     if (cached !== undefined) return cached;
-    let content: string | null;
-    try {
-      content = new TextDecoder().decode(Deno.readFileSync(this.pathOf(relPath)));
-    } catch {
-      content = null;
-    }
+    const path = this.pathOf(relPath);
+    const content = readStoreFile(path, this.#entries.get(relPath), !options.noSymlinks);
     this.#contents.set(relPath, content);
     return content;
+  }
+
+  /** When the entry (not a symlink's target) was last modified, in ms; 0 when unknown. */
+  modifiedMs(relPath: string): number {
+    return statOrUndefined(this.pathOf(relPath), true)?.mtime?.getTime() ?? 0;
+  }
+
+  /**
+   * Sets a regular file's modification time (symlinks are left alone, so nothing outside the
+   * store is touched). Best effort: false when it could not be set.
+   */
+  touch(relPath: string, ms: number): boolean {
+    if (!this.#entries.get(relPath)?.isFile) return false;
+    try {
+      const time = new Date(ms);
+      Deno.utimeSync(this.pathOf(relPath), time, time);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** Deletes a file; false when it could not be deleted. */
@@ -185,7 +260,7 @@ export class NetworkStore {
   }
 
   #remember(name: string, content: string, durable: boolean): void {
-    this.#entries.set(name, { relPath: name, name, isDirectory: false });
+    this.#entries.set(name, fileEntry(name));
     this.#contents.set(name, content);
     if (durable) this.#namesToSync = true;
   }
@@ -220,8 +295,17 @@ export class NetworkStore {
       throw goPathError("open", path, error);
     }
     if (created) this.#remember(name, content, true);
-    else this.#entries.set(name, { relPath: name, name, isDirectory: false });
+    else if (!this.#entries.has(name)) this.#entries.set(name, fileEntry(name));
     return created;
+  }
+
+  /**
+   * Drops what `write` staged for `name`: the file on disk stays as it was. For undoing the
+   * replacement of a file whose old content could not be read.
+   */
+  discardWrite(name: string): void {
+    this.#staged.unstage(this.pathOf(name));
+    this.#contents.delete(name);
   }
 
   /**
@@ -255,7 +339,14 @@ export class NetworkStore {
     const written = this.#contents.get(name);
     if (typeof written === "string") return parseIP(written);
     try {
-      text = new TextDecoder().decode(Deno.readFileSync(path));
+      // A pipe would block the open: only a regular file (or a symlink to one) is read.
+      const entry = this.#entries.get(name);
+      const target = entry?.isFile ? undefined : statOrUndefined(path);
+      if (target && !target.isFile && !target.isDirectory) throw new Error("not a regular file");
+      const { bytes, complete } = readBounded(path, STORE_FILE_LIMIT);
+      // Longer than any IP text: garbage, like a cursor that does not parse.
+      if (!complete) return undefined;
+      text = decodeText(bytes);
     } catch (error) {
       if (!(error instanceof Deno.errors.NotFound)) {
         log(`Error retrieving last reserved ip: ${goPathError("read", path, error).message}`);
@@ -300,14 +391,18 @@ export class NetworkStore {
   /**
    * host-local's `ReleaseByID`: deletes every file holding the attachment; only if there was
    * none, every file holding the bare container ID (the pre-ifname format). Errors are ignored.
+   * Returns the paths deleted.
    */
-  releaseByID(containerID: string, ifName: string): void {
-    let found = false;
+  releaseByID(containerID: string, ifName: string): string[] {
+    const removed: string[] = [];
     for (const entry of this.filesContaining(reservationContent(containerID, ifName))) {
-      if (this.remove(entry.relPath)) found = true;
+      if (this.remove(entry.relPath)) removed.push(entry.relPath);
     }
-    if (found) return;
-    for (const entry of this.filesContaining(goTrimSpace(containerID))) this.remove(entry.relPath);
+    if (removed.length > 0) return removed;
+    for (const entry of this.filesContaining(goTrimSpace(containerID))) {
+      if (this.remove(entry.relPath)) removed.push(entry.relPath);
+    }
+    return removed;
   }
 
   /** host-local's `FindByID`: whether any file holds the attachment (or its bare ID). */
@@ -315,6 +410,10 @@ export class NetworkStore {
     if (this.filesContaining(reservationContent(containerID, ifName)).length > 0) return true;
     return this.filesContaining(goTrimSpace(containerID)).length > 0;
   }
+}
+
+function fileEntry(name: string): StoreEntry {
+  return { relPath: name, name, isDirectory: false, isFile: true, isSymlink: false };
 }
 
 /** Lists `dir` recursively into `out`, sorted per directory as Go's filepath.Walk visits it. */
@@ -326,9 +425,9 @@ function listInto(root: string, prefix: string, out: Map<string, StoreEntry>): v
     return; // host-local's walk skips unreadable directories
   }
   items.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  for (const { name, isDirectory } of items) {
+  for (const { name, isDirectory, isFile, isSymlink } of items) {
     const relPath = prefix === "" ? name : `${prefix}/${name}`;
-    out.set(relPath, { relPath, name, isDirectory });
+    out.set(relPath, { relPath, name, isDirectory, isFile, isSymlink });
     if (isDirectory) listInto(root, relPath, out);
   }
 }

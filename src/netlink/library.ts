@@ -160,6 +160,7 @@ const ROUTE_SYMBOLS = {
   rtnl_route_add_nexthop: { parameters: ["pointer", "pointer"], result: "void" },
   rtnl_route_get_family: { parameters: ["pointer"], result: "u8" },
   rtnl_route_get_dst: { parameters: ["pointer"], result: "pointer" },
+  rtnl_route_get_pref_src: { parameters: ["pointer"], result: "pointer" },
   rtnl_route_get_table: { parameters: ["pointer"], result: "u32" },
   rtnl_route_get_scope: { parameters: ["pointer"], result: "u8" },
   rtnl_route_get_protocol: { parameters: ["pointer"], result: "u8" },

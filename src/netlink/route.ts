@@ -279,6 +279,8 @@ export function lookupRoute(socket: NetlinkSocket, ipText: string): RouteLookup 
     };
     if (nexthop?.gateway !== undefined) result.gateway = nexthop.gateway;
     if (nexthop?.ifindex !== undefined) result.ifindex = nexthop.ifindex;
+    const source = readIP(lib, lib.rtnl_route_get_pref_src(route), ip.family);
+    if (source) result.source = formatIP(source);
     return result;
   } finally {
     lib.rtnl_route_put(route);

@@ -202,6 +202,8 @@ export interface RouteLookup {
   dst: string;
   gateway?: string;
   ifindex?: number;
+  /** The source address the kernel would send from (`src` in `ip route get`). */
+  source?: string;
   table: number;
   /** `RTN_*`: 1 unicast, 2 local, ... */
   type: number;

@@ -49,6 +49,7 @@ import { PeerTable } from "./peer_table.ts";
 import { Reconciler, type ReconcileReport } from "./reconciler.ts";
 import { compareResourceVersions } from "./resource_version.ts";
 import { settlesWithin } from "./deadline.ts";
+import { readTextBounded, SMALL_FILE_LIMIT } from "./read_config.ts";
 import { loadState, type StateLoad, type VtepState } from "./state.ts";
 import { StateStore, type StateStoreHealth } from "./state_store.ts";
 import { renderSubnetEnv, type SubnetEnv, writeSubnetEnv } from "./subnet_env.ts";
@@ -99,6 +100,10 @@ export interface DaemonStatus {
   driftPasses: number;
   /** Peers left out of the kernel because another node already uses their VTEP MAC. */
   duplicateMacPeers: number;
+  /** Peers whose entries belong in the kernel (all but duplicate-MAC ones). */
+  peersProgrammed: number;
+  /** Netlink requests that failed (device attributes, peer entries); each is retried. */
+  netlinkErrors: number;
 }
 
 /** A fatal configuration problem: the daemon cannot work until an operator fixes it. */
@@ -132,6 +137,7 @@ export class VtepDaemon {
   readonly #kernelChanges: ChangeSource<KernelChange> | undefined;
   readonly #onReady: ((summary: string) => void) | undefined;
   #readyAnnounced = false;
+  #deviceErrors = 0;
 
   #state: StateLoad = { kind: "missing" };
   #underlay: Underlay | undefined;
@@ -214,6 +220,8 @@ export class VtepDaemon {
       repairs: { ...this.#repairs },
       driftPasses: this.#drift?.passes ?? 0,
       duplicateMacPeers: this.#table.conflicts.size,
+      peersProgrammed: this.#ifindex === undefined ? 0 : this.#table.programmable().size,
+      netlinkErrors: this.#reconciler.failures + this.#deviceErrors,
     };
   }
 
@@ -234,7 +242,7 @@ export class VtepDaemon {
   /** Brings the data plane up, then keeps it in shape in the background. */
   async start(): Promise<void> {
     const started = performance.now();
-    this.#state = await loadState(this.#options.stateDir);
+    this.#state = loadState(this.#options.stateDir);
     if (this.#state.kind === "invalid") {
       this.#log.warn("ignoring unusable state file", { reason: this.#state.reason });
     }
@@ -263,6 +271,7 @@ export class VtepDaemon {
     try {
       this.#configureDevice();
     } catch (error) {
+      this.#deviceErrors += 1;
       // Not fatal: the resync (and every kernel change) tries again.
       this.#log.error("cannot configure the VXLAN device yet; will retry", { error });
     }
@@ -453,6 +462,7 @@ export class VtepDaemon {
   #configureDevice(): Set<DeviceChange> {
     const outcome = ensureDevice(this.#netlink, this.#deviceSpec());
     this.#ifindex = outcome.link.index;
+    this.#deviceErrors += outcome.failures.length;
     for (const failure of outcome.failures) {
       this.#log.error("cannot set an attribute of the VXLAN device; will retry", {
         device: this.#deviceName,
@@ -481,7 +491,12 @@ export class VtepDaemon {
 
   async #writeSubnetEnv(): Promise<void> {
     const env = this.#subnetEnv();
-    const current = await Deno.readTextFile(this.#options.subnetFile).catch(() => undefined);
+    let current: string | undefined;
+    try {
+      current = readTextBounded(this.#options.subnetFile, SMALL_FILE_LIMIT, "subnet.env");
+    } catch {
+      current = undefined; // absent, or not what we write: written anew below
+    }
     if (current === renderSubnetEnv(env)) {
       this.#subnetEnvWritten = true;
       return;
@@ -605,6 +620,7 @@ export class VtepDaemon {
       else for (const change of changes) this.#repairs[DEVICE_REPAIRS[change]] += 1;
       if (recreated) this.#log.warn("VXLAN device was recreated; replaying every peer");
     } catch (error) {
+      this.#deviceErrors += 1;
       this.#log.error("cannot repair the VXLAN device; will retry", { error });
     }
     try {

@@ -1,5 +1,5 @@
 /**
- * `/healthz` (the process is alive) and `/readyz` (the VXLAN device is configured and subnet.env
+ * `/healthz` (the process is alive), `/metrics` (Prometheus, see metrics.ts) and `/readyz` (the VXLAN device is configured and subnet.env
  * is written, so pods on this node can get a network), as flanneld serves them. The body of
  * `/readyz` lists every check, one per line, Kubernetes style (`[+]` passing, `[-]` failing),
  * and things that do not stop pods from getting a network but need an operator (`[!]`: the
@@ -16,6 +16,8 @@ export interface Readiness {
 
 export interface HealthState {
   readiness(): Readiness;
+  /** The Prometheus text exposition for `/metrics`. */
+  metrics?(): string;
 }
 
 export interface HealthServer {
@@ -32,6 +34,11 @@ export function serveHealth(hostname: string, port: number, state: HealthState):
       const { ready, checks } = state.readiness();
       const body = [...checks, ready ? "readyz check passed" : "readyz check failed"].join("\n");
       return new Response(`${body}\n`, { status: ready ? 200 : 503 });
+    }
+    if (path === "/metrics" && state.metrics) {
+      return new Response(state.metrics(), {
+        headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
+      });
     }
     return new Response("not found\n", { status: 404 });
   });

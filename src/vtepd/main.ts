@@ -14,6 +14,8 @@ import { VtepDaemon } from "./daemon.ts";
 import { parseFlags } from "./flags.ts";
 import { serveHealth } from "./health.ts";
 import { readiness } from "./readiness.ts";
+import { renderMetrics } from "./metrics.ts";
+import { NET_CONF_LIMIT, readTextBounded } from "./read_config.ts";
 import { ifaceFlagProblem } from "./underlay.ts";
 import { openNotifier } from "./sd_notify.ts";
 import { parseNetConf } from "./netconf.ts";
@@ -37,7 +39,7 @@ async function main(): Promise<number> {
   }
   const ifaceProblem = ifaceFlagProblem(flags.iface);
   if (ifaceProblem) throw new Error(ifaceProblem);
-  const netConf = parseNetConf(await Deno.readTextFile(flags.netConfigPath));
+  const netConf = parseNetConf(readTextBounded(flags.netConfigPath, NET_CONF_LIMIT, "net-conf"));
   const prefix = flannelAnnotationKeys(flags.kubeAnnotationPrefix);
   if ("error" in prefix) throw new Error(`--kube-annotation-prefix: ${prefix.error}`);
   const kubeConfig = loadKubeConfig({
@@ -60,7 +62,7 @@ async function main(): Promise<number> {
     subnetFile: flags.subnetFile,
     stateDir: flags.stateDir,
     resyncSeconds: flags.resyncSeconds,
-    machineId: await readMachineId(),
+    machineId: readMachineId(),
   }, {
     netlink,
     api,
@@ -72,6 +74,7 @@ async function main(): Promise<number> {
   const health = flags.healthzPort > 0
     ? serveHealth(flags.healthzIP, flags.healthzPort, {
       readiness: () => readiness(daemon.status(), `flannel.${netConf.backend.vni}`),
+      metrics: () => renderMetrics(daemon.status(), { version: VERSION, deno: Deno.version.deno }),
     })
     : undefined;
 

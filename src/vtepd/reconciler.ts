@@ -65,6 +65,7 @@ export class Reconciler {
   readonly #options: ReconcilerOptions;
   /** What was last programmed for each peer, so a change can remove exactly the old entries. */
   #programmed = new Map<string, DataPlane>();
+  #failures = 0;
 
   /** `context` returns undefined while the device is not configured; nothing is applied then. */
   constructor(
@@ -75,6 +76,11 @@ export class Reconciler {
     this.#kernel = kernel;
     this.#context = context;
     this.#options = options;
+  }
+
+  /** Kernel updates that failed since the start (each is retried by a later pass). */
+  get failures(): number {
+    return this.#failures;
   }
 
   #desiredOptions(): DesiredOptions {
@@ -101,6 +107,7 @@ export class Reconciler {
     plan.fdb.replace = wanted.fdb;
     plan.routes.replace = wanted.routes;
     const result = applyPlan(this.#kernel, context, plan, this.#options.log);
+    this.#failures += result.failed;
     if (wanted === EMPTY) this.#programmed.delete(name);
     else this.#programmed.set(name, wanted);
     this.#options.log.info(wanted === EMPTY ? "peer removed" : "peer programmed", {
@@ -142,6 +149,7 @@ export class Reconciler {
       const result = applyPlan(this.#kernel, context, plan, this.#options.log);
       report.changed = result.changed;
       report.failed = result.failed;
+      this.#failures += result.failed;
       report.byKind = result.byKind;
     }
     this.#programmed = perPeer;

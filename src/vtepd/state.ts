@@ -14,6 +14,7 @@ import { isUsableUnicastMAC, parseMAC } from "../net/mac.ts";
 import { parseCIDR } from "../net/cidr.ts";
 import { parseIP } from "../net/ip.ts";
 import type { Peer } from "../kube/peer.ts";
+import { readTextBounded, SMALL_FILE_LIMIT, STATE_FILE_LIMIT } from "./read_config.ts";
 
 export const STATE_FILE = "vtepd-state.json";
 const FORMAT_VERSION = 1;
@@ -108,10 +109,10 @@ function savedPeer(peer: Peer): Peer {
   return copy;
 }
 
-export async function loadState(stateDir: string): Promise<StateLoad> {
+export function loadState(stateDir: string): StateLoad {
   let text: string;
   try {
-    text = await Deno.readTextFile(statePath(stateDir));
+    text = readTextBounded(statePath(stateDir), STATE_FILE_LIMIT, "state file");
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return { kind: "missing" };
     return { kind: "invalid", reason: (error as Error).message };
@@ -136,9 +137,9 @@ export async function saveState(stateDir: string, state: VtepState): Promise<voi
 }
 
 /** This machine's /etc/machine-id, when it has one. */
-export async function readMachineId(path = "/etc/machine-id"): Promise<string | undefined> {
+export function readMachineId(path = "/etc/machine-id"): string | undefined {
   try {
-    const id = (await Deno.readTextFile(path)).trim();
+    const id = readTextBounded(path, SMALL_FILE_LIMIT, "machine-id").trim();
     return id === "" ? undefined : id;
   } catch {
     return undefined;

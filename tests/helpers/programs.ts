@@ -77,16 +77,16 @@ export interface RunResult {
   stderr: string;
 }
 
-/** Runs `program` to completion, feeding it `stdin`. */
+/** Runs `program` to completion, feeding it `stdin` (text, or bytes as they are). */
 export async function runProgram(
   program: ProgramName,
-  stdin: string,
+  stdin: string | Uint8Array,
   options: LaunchOptions = {},
 ): Promise<RunResult> {
   const child = spawnProgram(program, options);
   const writer = child.stdin.getWriter();
   try {
-    await writer.write(new TextEncoder().encode(stdin));
+    await writer.write(typeof stdin === "string" ? new TextEncoder().encode(stdin) : stdin);
     await writer.close();
   } catch (error) {
     // A program may exit without reading stdin (CNI VERSION); a fast one then closes the pipe

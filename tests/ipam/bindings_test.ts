@@ -43,7 +43,7 @@ Deno.test("long names are shortened deterministically and fit NAME_MAX with any 
   assert.equal(await bindingSuffix({ namespace: "default", name: "web-0" }), "_default_web-0");
 });
 
-Deno.test("binding content: JSON records, empty OpenYurt files, anything else ignored", () => {
+Deno.test("binding content: JSON records (with times that parse), empty OpenYurt files, else none", () => {
   assert.equal(decodeBindingContent(""), "legacy");
   assert.equal(decodeBindingContent("c1\r\neth0"), undefined);
   assert.equal(decodeBindingContent("{not json"), undefined);
@@ -61,14 +61,23 @@ Deno.test("binding content: JSON records, empty OpenYurt files, anything else ig
     releasedAt: null,
   }));
   assert.equal(typeof record, "object");
+  // Times that do not parse would never age out: such a record is not a record.
+  const withTime = (times: Record<string, unknown>) =>
+    decodeBindingContent(JSON.stringify({ ...(record as object), ...times }));
+  assert.equal(withTime({ releasedAt: "yesterday" }), undefined);
+  assert.equal(withTime({ boundAt: "" }), undefined);
+  assert.equal(typeof withTime({ releasedAt: "2026-01-02T00:00:00.000Z" }), "object");
 });
 
 Deno.test("ownership and release time of bindings", () => {
   const pod = { namespace: "default", name: "web-0" };
   const legacy = { ...parseBindingFileName("10.0.0.2_default_web-0")!, legacy: true };
   assert.equal(belongsTo(legacy, pod, "_default_web-0", "eth1"), true);
+  assert.equal(belongsTo(legacy, { ...pod, name: "web-1" }, "_default_web-1", "eth0"), false);
   assert.equal(releasedAtMs(legacy, false), 0);
   assert.equal(releasedAtMs(legacy, true), undefined);
+  // Without a record, the file's modification time is the release clock.
+  assert.equal(releasedAtMs({ ...legacy, damaged: true, modifiedMs: 1234 }, false), 1234);
   const record = {
     ip: "10.0.0.3",
     namespace: "default",

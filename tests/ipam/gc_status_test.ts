@@ -98,24 +98,35 @@ Deno.test("S-18 GC and STATUS need cniVersion 1.1.0", async () => {
   });
 });
 
-Deno.test("STATUS: 0 while any set has a free address; 50 when every set is exhausted", async () => {
+Deno.test("STATUS: 50 as soon as one range set is exhausted (an ADD needs one of each)", async () => {
   await withTempDir(async (dir) => {
     const config = network(dir, {
       ipam: { dataDir: dir, ranges: [[{ subnet: "10.71.0.0/30" }], [{ subnet: "fd00:71::/126" }]] },
     });
     assert.deepEqual(await ipam({ env: statusEnv, config }), { code: 0, stdout: "", stderr: "" });
-    await ipam({ containerID: "a", config });
+    // The IPv4 set has one address (.2); IPv6 has two (::2, ::3).
+    const args = "IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=a";
+    await ipam({ containerID: "a", args, config });
+    const v4Full = "no IP addresses available in range set: 10.71.0.1-10.71.0.2";
+    assert.deepEqual(errorOf(await ipam({ env: statusEnv, config })), { code: 50, msg: v4Full });
+    // ADD agrees: it cannot serve a pod either.
+    assert.match(
+      errorOf(await ipam({ containerID: "x", config })).msg,
+      /no IP addresses available/,
+    );
     await ipam({
       containerID: "b",
       config: { ...config, ipam: { dataDir: dir, ranges: [[{ subnet: "fd00:71::/126" }]] } },
     });
     assert.deepEqual(errorOf(await ipam({ env: statusEnv, config })), {
       code: 50,
-      msg:
-        "no IP addresses available in range set: 10.71.0.1-10.71.0.2; no IP addresses available in range set: fd00:71::1-fd00:71::3",
+      msg: `${v4Full}; no IP addresses available in range set: fd00:71::1-fd00:71::3`,
     });
-    // Bound but released addresses count as free.
     await ipam({ command: "DEL", containerID: "b", config });
+    assert.deepEqual(errorOf(await ipam({ env: statusEnv, config })), { code: 50, msg: v4Full });
+    // Bound but released addresses count as free.
+    await ipam({ command: "DEL", containerID: "a", args, config });
+    assert.ok(Object.keys(await readStore(`${dir}/gcnet`)).some((n) => n.includes("_default_a")));
     assert.equal((await ipam({ env: statusEnv, config })).code, 0);
   });
 });

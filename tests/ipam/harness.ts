@@ -26,7 +26,7 @@ export interface Call {
   ifName?: string;
   /** CNI_ARGS. */
   args?: string;
-  /** The network config: an object (JSON-encoded) or raw stdin text. */
+  /** The network config: an object (JSON-encoded), or raw stdin as text or bytes. */
   config: unknown;
   /** Replaces the whole CNI_* environment when given. */
   env?: Record<string, string>;
@@ -46,8 +46,10 @@ export function callEnv(call: Call): Record<string, string> {
   return env;
 }
 
-function stdinOf(call: Call): string {
-  return typeof call.config === "string" ? call.config : JSON.stringify(call.config);
+/** The stdin of a call: raw text or bytes as given, anything else JSON-encoded. */
+export function stdinOf(call: Call): string | Uint8Array {
+  if (typeof call.config === "string" || call.config instanceof Uint8Array) return call.config;
+  return JSON.stringify(call.config);
 }
 
 /** Runs keepnet-ipam in this process (same code path as the binary, minus process start). */
@@ -76,7 +78,8 @@ export async function hostLocal(call: Call, cwd?: string): Promise<PluginOutput>
     stderr: "piped",
   }).spawn();
   const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(stdinOf(call)));
+  const stdin = stdinOf(call);
+  await writer.write(typeof stdin === "string" ? new TextEncoder().encode(stdin) : stdin);
   await writer.close();
   const output = await child.output();
   const decoder = new TextDecoder();

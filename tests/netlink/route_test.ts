@@ -129,11 +129,13 @@ Deno.test("a DirectRouting route needs only a gateway; lookupRoute answers as ip
   await using netlink = startDriver(ns);
   const eth9 = await underlay(ns);
 
-  // The peer is on-link: one route, no gateway, so flannel routes to it directly.
+  // The peer is on-link: one route, no gateway, so flannel routes to it directly; the source is
+  // the address `ip route get` prints as `src` (what --iface-can-reach takes).
   assert.deepEqual(await netlink.call("lookupRoute", "192.168.50.3"), {
     family: 4,
     dst: "192.168.50.3",
     ifindex: eth9,
+    source: "192.168.50.1",
     table: 254,
     type: 1,
     scope: 0,

@@ -16,6 +16,8 @@ function status(overrides: Partial<DaemonStatus> = {}): DaemonStatus {
     repairs: { device: 0, mac: 0, mtu: 0, address: 0, up: 0, neighbour: 0, fdb: 0, route: 0 },
     driftPasses: 0,
     duplicateMacPeers: 0,
+    peersProgrammed: 2,
+    netlinkErrors: 0,
     ...overrides,
   };
 }

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { FlagError, parseFlags } from "../../src/vtepd/flags.ts";
 import { ifaceFlagProblem } from "../../src/vtepd/underlay.ts";
+import { NET_CONF_LIMIT, readTextBounded } from "../../src/vtepd/read_config.ts";
 import { loadIPv6 } from "../../src/net/ip.ts";
 import { Errno } from "../../src/netlink/mod.ts";
 import { bareNode, flannelNode } from "../kube/fixtures.ts";
@@ -198,6 +199,41 @@ const DAEMON_ROWS: DaemonRow[] = [
     },
   },
   {
+    given: "a state file larger than 16 MiB (a runaway write)",
+    then: "one warning naming the limit; the daemon starts from the API",
+    before: async (h) => {
+      await Deno.mkdir(h.options.stateDir, { recursive: true });
+      using file = await Deno.open(`${h.options.stateDir}/vtepd-state.json`, {
+        write: true,
+        create: true,
+      });
+      await file.truncate(17 * 1024 * 1024);
+    },
+    check: async (h) => {
+      await h.daemon.start();
+      assert.ok(h.daemon.ready());
+      assert.ok(
+        h.log.lines.some((line) => /ignoring unusable state file .*larger than 16 MiB/.test(line)),
+      );
+    },
+  },
+  {
+    given: "a FIFO where the state file should be",
+    then: "never opened (it would block); one warning; the daemon starts from the API",
+    before: async (h) => {
+      await Deno.mkdir(h.options.stateDir, { recursive: true });
+      const mkfifo = await new Deno.Command("mkfifo", {
+        args: [`${h.options.stateDir}/vtepd-state.json`],
+      }).output();
+      assert.equal(mkfifo.code, 0);
+    },
+    check: async (h) => {
+      await h.daemon.start();
+      assert.ok(h.daemon.ready());
+      assert.ok(h.log.lines.some((line) => /state file .* is not a regular file/.test(line)));
+    },
+  },
+  {
     given: "the own Node without a pod CIDR, then with one outside Network, then a good one",
     then: "the daemon waits with one warning per problem and starts once the Node is fixed",
     before: (h) => {
@@ -257,4 +293,26 @@ for (const row of FLAG_ROWS) {
 Deno.test("hostile input (vtepd flags): --iface with an IPv6 address is refused at once, not retried forever", () => {
   assert.match(ifaceFlagProblem(["fd00::1"])!, /^--iface fd00::1 is an IPv6 address/);
   assert.equal(ifaceFlagProblem(["eth0", "192.168.1.1"]), undefined);
+});
+
+Deno.test("hostile input (vtepd files): net-conf pointed at /dev/zero or a huge file fails at once, naming it", async () => {
+  assert.throws(
+    () => readTextBounded("/dev/zero", NET_CONF_LIMIT, "net-conf"),
+    /net-conf \/dev\/zero is not a regular file/,
+  );
+  const dir = await Deno.makeTempDir();
+  try {
+    using file = await Deno.open(`${dir}/net-conf.json`, { write: true, create: true });
+    await file.truncate(2 * 1024 * 1024);
+    assert.throws(
+      () => readTextBounded(`${dir}/net-conf.json`, NET_CONF_LIMIT, "net-conf"),
+      /net-conf .*net-conf\.json is larger than 1 MiB/,
+    );
+    assert.throws(
+      () => readTextBounded(`${dir}/absent`, NET_CONF_LIMIT, "net-conf"),
+      Deno.errors.NotFound,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
