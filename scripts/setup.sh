@@ -11,6 +11,7 @@ APT_PACKAGES=(
   nodejs npm                     # npm installs the pinned Deno
   ca-certificates git unzip
   time                           # /usr/bin/time: peak memory in the benchmarks
+  systemd                        # systemd-analyze verify of the unit (tests/install); starts nothing
   prometheus                     # promtool checks /metrics; a real Prometheus scrapes it in a test
 )
 

@@ -31,8 +31,12 @@ Deno.test("thousands of netlink calls leave no libnl objects behind", async () =
     Math.min(...report.heapGrowthBytes) < limit,
     `C heap grew by ${report.heapGrowthBytes} bytes over intervals of ${report.rounds} rounds`,
   );
-  assert.ok(
-    Math.min(...report.rssGrowthBytes) < MAX_RSS_GROWTH,
-    `RSS grew by ${report.rssGrowthBytes} bytes over intervals of ${report.rounds} rounds`,
-  );
+  // Under qemu-user (scripts/test_arm64.sh on x86_64) RSS is qemu's, and grows with its cache of
+  // translated code as V8 compiles; only the C heap speaks for libnl there.
+  if (Deno.env.get("KEEPNET_EMULATED") === undefined) {
+    assert.ok(
+      Math.min(...report.rssGrowthBytes) < MAX_RSS_GROWTH,
+      `RSS grew by ${report.rssGrowthBytes} bytes over intervals of ${report.rounds} rounds`,
+    );
+  }
 });
