@@ -34,7 +34,7 @@ Deno.test("daemon: a fresh node takes its lease from the API and programs its pe
   };
   await h.daemon.start();
   await h.until("both peers routed", () => h.routedPeers().length === 2);
-  assert.deepEqual(routed.sort(), ["edge-2", "edge-3"]);
+  assert.deepEqual([...new Set(routed)].sort(), ["edge-2", "edge-3"]);
   assert.deepEqual(await h.savedPeers(), ["edge-2", "edge-3"]);
   assert.match(await Deno.readTextFile(h.options.subnetFile), /FLANNEL_SUBNET=10\.244\.1\.1\/24/);
   assert.ok(h.daemon.ready());
