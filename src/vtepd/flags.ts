@@ -18,19 +18,16 @@
  * flag, KEEPNET_*, FLANNELD_*, default; an empty variable counts as unset (as in flanneld).
  *
  * The node name comes from `--node-name` or `NODE_NAME`; without either, from `POD_NAME` and
- * `POD_NAMESPACE` (the pod's `spec.nodeName`, looked up by src/kube/pod_node_name.ts).
+ * `POD_NAMESPACE` (the pod's `spec.nodeName`: `lookupPodNodeName` in src/kube/pod_node_name.ts).
  *
  * @module
  */
+import type { PodRef } from "../kube/pod_node_name.ts";
 import { parseIP } from "../net/ip.ts";
 import { VERSION } from "../version.ts";
 import { compileGoRegexp, GoRegexpError } from "./go_regexp.ts";
 
-/** The pod whose `spec.nodeName` names this node (flanneld's POD_NAME / POD_NAMESPACE). */
-export interface PodRef {
-  namespace: string;
-  name: string;
-}
+export type { PodRef };
 
 export interface DaemonFlags {
   kubeconfigFile?: string;
