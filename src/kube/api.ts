@@ -1,6 +1,6 @@
 /**
  * The narrow view of the Kubernetes API that keepnet uses: get, list, watch and status-patch
- * Nodes. The daemon depends on this interface only; `client.ts` implements it over
+ * Nodes, and read one Pod's node name (flanneld's POD_NAME lookup). The daemon depends on this interface only; `client.ts` implements it over
  * `@kubernetes/client-node`, and tests may run it against the test API server.
  *
  * @module
@@ -79,4 +79,9 @@ export interface NodeApi {
     kind: PatchKind,
     signal?: AbortSignal,
   ): Promise<NodeView>;
+  /**
+   * GET `namespaces/<namespace>/pods/<name>`; returns its `spec.nodeName`, "" when the pod is
+   * not bound to a node (yet).
+   */
+  getPodNodeName(namespace: string, name: string, signal?: AbortSignal): Promise<string>;
 }

@@ -181,6 +181,20 @@ class KubeNodeClient implements NodeApi {
     return this.#node(await this.#request(HttpMethod.GET, path, signal), `GET ${path}`);
   }
 
+  async getPodNodeName(namespace: string, name: string, signal?: AbortSignal): Promise<string> {
+    const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${
+      encodeURIComponent(name)
+    }`;
+    const pod = await this.#request(HttpMethod.GET, path, signal) as JsonObject | null;
+    const spec = pod?.spec as JsonObject | null | undefined;
+    const nodeName = spec?.nodeName;
+    if (nodeName === undefined || nodeName === null) return "";
+    if (typeof nodeName !== "string") {
+      throw new ApiError(200, "", `GET ${path}: spec.nodeName is not a string`);
+    }
+    return nodeName;
+  }
+
   async listNodes(signal?: AbortSignal): Promise<NodeList> {
     const nodes: NodeView[] = [];
     let resourceVersion = "";

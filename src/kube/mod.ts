@@ -12,6 +12,7 @@ export * from "./config.ts";
 export * from "./node.ts";
 export * from "./node_informer.ts";
 export * from "./peer.ts";
+export * from "./pod_node_name.ts";
 export * from "./publisher.ts";
 export * from "./result.ts";
 export * from "./transport.ts";

@@ -11,7 +11,9 @@
  *   deleting what is absent fails with ENOENT (neighbour, FDB) or ESRCH (route);
  * - every change is announced as a `KernelChange`, stamped with `localPort()` when made through
  *   this interface for the kinds the real kernel stamps (neighbours, routes), 0 otherwise;
- *   changes made "by someone else" go through `outside`.
+ *   changes made "by someone else" go through `outside`;
+ * - routes of either family (the family is the destination's); a lookup takes the longest
+ *   matching prefix of the main table and answers the device's preferred address as `source`.
  *
  * @module
  */
@@ -41,8 +43,13 @@ import {
 import type { ChangeSource } from "../../src/vtepd/drift_watch.ts";
 
 const IFF_UP = 0x1;
+const IFA_F_PERMANENT = 0x80;
 const VXLAN_OVERHEAD = 50;
 const LOCAL_PORT = 4242;
+
+function familyOf(route: StoredRoute): 4 | 6 {
+  return parseCIDR(route.dst)!.ip.family;
+}
 
 function fail(operation: string, errno: number): never {
   throw new NetlinkError({
@@ -84,6 +91,7 @@ class ChangeQueue implements ChangeSource<KernelChange> {
 }
 
 interface StoredRoute {
+  /** Normalised prefix; its address family is the route's. */
   dst: string;
   gateway?: string;
   ifindex: number;
@@ -428,13 +436,13 @@ export class FakeKernel implements Netlink {
     return [...this.#routes.values()].filter((route) =>
       (table === 0 || route.table === table) &&
       (filter.ifindex === undefined || route.ifindex === filter.ifindex) &&
-      (filter.family === undefined || filter.family === 4)
+      (filter.family === undefined || familyOf(route) === filter.family)
     ).map((route) => this.#asRoute(route));
   }
 
   #asRoute(route: StoredRoute): Route {
     const result: Route = {
-      family: 4,
+      family: familyOf(route),
       dst: route.dst,
       ifindex: route.ifindex,
       onlink: route.onlink,
@@ -481,7 +489,7 @@ export class FakeKernel implements Netlink {
     this.#announce({
       kind: "route",
       action: "new",
-      family: 4,
+      family: familyOf(route),
       dst: route.dst,
       gateway: route.gateway,
       ifindex,
@@ -509,7 +517,7 @@ export class FakeKernel implements Netlink {
     this.#announce({
       kind: "route",
       action: "del",
-      family: 4,
+      family: familyOf(route),
       dst: route.dst,
       gateway: route.gateway,
       ifindex: route.ifindex,
@@ -521,7 +529,7 @@ export class FakeKernel implements Netlink {
 
   lookupRoute(ip: string): RouteLookup | undefined {
     const address = parseIP(ip);
-    if (!address || address.family !== 4) return undefined;
+    if (!address) return undefined;
     let best: StoredRoute | undefined;
     let bestPrefix = -1;
     for (const route of this.#routes.values()) {
@@ -534,7 +542,7 @@ export class FakeKernel implements Netlink {
     }
     if (!best) return undefined;
     const lookup: RouteLookup = {
-      family: 4,
+      family: address.family,
       dst: ip,
       ifindex: best.ifindex,
       table: RT_TABLE_MAIN,
@@ -542,7 +550,15 @@ export class FakeKernel implements Netlink {
       scope: best.scope,
     };
     if (best.gateway !== undefined) lookup.gateway = best.gateway;
+    const source = this.#sourceFor(best.ifindex, address.family);
+    if (source !== undefined) lookup.source = source;
     return lookup;
+  }
+
+  /** The kernel's pick of a source address: the device's first global one of the family. */
+  #sourceFor(ifindex: number, family: 4 | 6): string | undefined {
+    const own = this.#addresses.filter((a) => a.ifindex === ifindex && a.family === family);
+    return (own.find((a) => a.scope === 0) ?? own[0])?.address;
   }
 
   localPort(): number {
@@ -596,8 +612,11 @@ export class FakeKernel implements Netlink {
     addRoute: (spec: RouteSpec): void => this.#putRoute(spec, 0),
     replaceNeighbour: (spec: NeighbourSpec): void => this.#putNeighbour(spec, 0),
     replaceFdb: (spec: FdbSpec): void => this.#putFdb(spec, 0),
-    /** A second underlay device with its own subnet, for routes "of another device". */
-    addDevice: (name: string, cidr: string): Link => {
+    /**
+     * A second underlay device with its own subnet, for routes "of another device". Without a
+     * CIDR it has no address yet (an interface still coming up).
+     */
+    addDevice: (name: string, cidr?: string): Link => {
       const link = this.#addLink({
         name,
         kind: "dummy",
@@ -607,14 +626,24 @@ export class FakeKernel implements Netlink {
         up: true,
         operState: "UNKNOWN",
       });
+      if (cidr !== undefined) this.outside.addAddress(name, cidr);
+      return structuredClone(link);
+    },
+    /**
+     * An address someone else added, with its connected route as the kernel adds one. IPv4 or
+     * IPv6; `scope` (default 0, global) and `flags` (`IFA_F_*`, default permanent) as the kernel
+     * reports them, e.g. 253 for a link-local address, 0x20 deprecated, 0x01 temporary.
+     */
+    addAddress: (name: string, cidr: string, options: { scope?: number; flags?: number } = {}) => {
+      const link = [...this.#links.values()].find((candidate) => candidate.name === name)!;
       const parsed = parseCIDR(cidr)!;
       this.#addresses.push({
         ifindex: link.index,
-        family: 4,
+        family: parsed.ip.family,
         address: formatCIDR(parsed).split("/")[0]!,
         prefixLength: parsed.prefix,
-        scope: 0,
-        flags: 0x80,
+        scope: options.scope ?? 0,
+        flags: options.flags ?? IFA_F_PERMANENT,
       });
       const network = formatCIDR({ ...parsed, ip: networkAddress(parsed) });
       this.#routes.set(`254 ${network}`, {
@@ -624,7 +653,14 @@ export class FakeKernel implements Netlink {
         table: RT_TABLE_MAIN,
         scope: 253,
       });
-      return structuredClone(link);
+    },
+    /** Removes an address (and nothing else), as `ip addr del` by someone else. */
+    deleteAddress: (name: string, address: string): void => {
+      const link = [...this.#links.values()].find((candidate) => candidate.name === name)!;
+      const index = this.#addresses.findIndex((a) =>
+        a.ifindex === link.index && a.address === address
+      );
+      if (index >= 0) this.#addresses.splice(index, 1);
     },
   };
 }

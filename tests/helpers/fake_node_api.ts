@@ -1,5 +1,6 @@
 /**
- * An in-memory `NodeApi` for unit tests of the daemon: a cluster of Node objects in the wire
+ * An in-memory `NodeApi` for unit tests of the daemon: a cluster of Node objects (and the
+ * node names of pods, for the POD_NAME lookup) in the wire
  * format with a global resourceVersion, live watches, and switches for what an edge node meets
  * behind a yurthub — lists from a stale snapshot, 404s for what was never cached, lists that
  * fail, watches that break, and PATCHes answered but dropped. The HTTP behaviour itself is
@@ -61,8 +62,10 @@ export class FakeNodeApi implements NodeApi {
   reads: ReadMode = { kind: "live" };
   /** PATCHes are answered with the node as it was and not applied (yurthub offline). */
   dropPatches = false;
-  /** Every request, e.g. `list`, `get edge-1`, `watch 105`, `patch edge-1`. */
+  /** Every request, e.g. `list`, `get edge-1`, `watch 105`, `patch edge-1`, `get pod ns/p`. */
   readonly requests: string[] = [];
+  /** `spec.nodeName` of each pod by `<namespace>/<name>` ("" for a pod not bound yet). */
+  readonly #podNodes = new Map<string, string>();
 
   get resourceVersion(): string {
     return String(this.#resourceVersion);
@@ -109,6 +112,17 @@ export class FakeNodeApi implements NodeApi {
     this.#nodes.delete(name);
     node.metadata.resourceVersion = String(++this.#resourceVersion);
     this.#emit({ type: "DELETED", node: view(node) });
+  }
+
+  /** Creates or replaces a pod bound to `nodeName` ("" for not bound yet). */
+  putPod(namespace: string, name: string, nodeName: string): void {
+    this.#podNodes.set(`${namespace}/${name}`, nodeName);
+  }
+
+  deletePod(namespace: string, name: string): void {
+    if (!this.#podNodes.delete(`${namespace}/${name}`)) {
+      throw new Error(`no pod ${namespace}/${name}`);
+    }
   }
 
   /** Ends every watch, as a broken connection or a restarting server does. */
@@ -191,6 +205,24 @@ export class FakeNodeApi implements NodeApi {
       this.#watchers.add(watcher);
       request.onOpen?.();
     });
+  }
+
+  /**
+   * Pods are read live in "live" and "stale" modes (a cache holds a pod as long as it exists);
+   * "not-cached" answers 404 and "unreachable" no answer, as for nodes.
+   */
+  getPodNodeName(namespace: string, name: string): Promise<string> {
+    this.requests.push(`get pod ${namespace}/${name}`);
+    if (this.reads.kind === "unreachable") {
+      return Promise.reject(new ApiUnreachableError("connect ECONNREFUSED"));
+    }
+    const nodeName = this.reads.kind === "not-cached"
+      ? undefined
+      : this.#podNodes.get(`${namespace}/${name}`);
+    if (nodeName === undefined) {
+      return Promise.reject(new ApiError(404, "NotFound", `pods "${name}" not found`));
+    }
+    return Promise.resolve(nodeName);
   }
 
   patchNodeStatus(name: string, patch: object, kind: PatchKind): Promise<NodeView> {

@@ -1,6 +1,6 @@
 /**
  * A Kubernetes API server for tests: real HTTP (on 127.0.0.1 unless told otherwise), the Node
- * resource only, faithful to the API semantics keepnet relies on.
+ * resource and a minimal Pod one, faithful to the API semantics keepnet relies on.
  *
  * - `GET /api/v1/nodes/{name}` (and `/status`), `GET /api/v1/nodes` (NodeList with
  *   `metadata.resourceVersion`; `limit`/`continue` paging over a consistent snapshot).
@@ -12,7 +12,11 @@
  *   (415 for other types). The status subresource changes only `status` and the metadata
  *   annotations and labels; the main resource ignores changes to `status`. A patch that changes
  *   nothing changes no resourceVersion and sends no event.
- * - Bearer tokens (401) and RBAC-style rules per token (403 with the real wording).
+ * - `GET /api/v1/namespaces/{ns}/pods/{name}` only, for flanneld's POD_NAME lookup of its node:
+ *   the pod as created (`createPod`), or 404 `pods "<name>" not found`; other methods 405. A pod
+ *   change moves the global resourceVersion but is in no node watch.
+ * - Bearer tokens (401) and RBAC-style rules per token (403 with the real wording; for pods the
+ *   namespaced wording, resource `pods`).
  * - Yurthub, as its local proxy answers while the cloud is unhealthy (openyurt
  *   `pkg/yurthub/proxy/local/local.go`; the details and citations are in ./apiserver/yurthub.ts).
  *   `setYurthubMode` picks where reads go:
@@ -31,9 +35,12 @@
  *   its timeoutSeconds (none or 0: `minRequestTimeoutSeconds` × [1, 2)) or until the mode
  *   changes. Every change of mode ends every open watch, as a lost upstream does. Changes the
  *   test makes meanwhile happen in "the cloud" and show once it is back.
+ *   Pods are answered the same way from the pods cached with the nodes (`cached`: the cloud's
+ *   pods then; `snapshot`: the snapshot's `pods`, none ever cached when it has none; `uncached`:
+ *   none), GET only.
  *
  * Plain HTTP by default, HTTPS with the `tls` option. Tests drive it in-process:
- * createNode/updateNode/deleteNode, closeWatches, compact, sendBookmarks, snapshot,
+ * createNode/updateNode/deleteNode, createPod/deletePod, closeWatches, compact, sendBookmarks, snapshot,
  * setYurthubMode, a request log, stop() and start() again on the same port.
  *
  * @module
@@ -84,7 +91,7 @@ export type NodeObject = Record<string, any>;
 
 export type Verb = "get" | "list" | "watch" | "patch";
 
-/** One RBAC-like rule: these verbs on these resources (`nodes`, `nodes/status`, or `*`). */
+/** One RBAC-like rule: these verbs on these resources (`nodes`, `nodes/status`, `pods`, `*`). */
 export interface AccessRule {
   verbs: (Verb | "*")[];
   resources: string[];
@@ -214,8 +221,13 @@ export class TestApiServer {
   #watchers = new Set<Watcher>();
   #continuations = new Map<string, Continuation>();
 
+  /** Pods by `<namespace>/<name>`. */
+  #pods = new Map<string, NodeObject>();
+
   #yurthubMode: YurthubMode = "online";
   #cache = NodeCache.nothing();
+  /** The pods yurthub answers from while the cloud is down; undefined: none ever cached. */
+  #podCache: Map<string, NodeObject> | undefined;
 
   private constructor(options: ApiServerOptions) {
     this.#options = {
@@ -348,6 +360,43 @@ export class TestApiServer {
     this.#commit("DELETED", cloneJson(current));
   }
 
+  /** The pod as stored in the cloud (a copy). */
+  pod(namespace: string, name: string): NodeObject | undefined {
+    const pod = this.#pods.get(`${namespace}/${name}`);
+    return pod ? cloneJson(pod) : undefined;
+  }
+
+  /**
+   * Creates a pod (`metadata.name` and `metadata.namespace` required; `spec.nodeName` is what
+   * the POD_NAME lookup reads). It moves the global resourceVersion, as any object does.
+   */
+  createPod(object: NodeObject): NodeObject {
+    const pod = cloneJson(object);
+    pod.apiVersion = "v1";
+    pod.kind = "Pod";
+    const metadata = metadataOf(pod);
+    const { name, namespace } = metadata;
+    if (typeof name !== "string" || name === "" || typeof namespace !== "string") {
+      throw new Error("a pod needs metadata.name and metadata.namespace");
+    }
+    const key = `${namespace}/${name}`;
+    if (this.#pods.has(key)) throw new Error(`pod ${key} already exists`);
+    metadata.uid ??= crypto.randomUUID();
+    metadata.creationTimestamp ??= new Date().toISOString().replace(/\.\d+Z$/, "Z");
+    pod.spec ??= {};
+    pod.status ??= {};
+    this.#resourceVersion += 1;
+    metadata.resourceVersion = String(this.#resourceVersion);
+    this.#pods.set(key, pod);
+    return cloneJson(pod);
+  }
+
+  deletePod(namespace: string, name: string): void {
+    const key = `${namespace}/${name}`;
+    if (!this.#pods.delete(key)) throw new Error(`pod ${key} does not exist`);
+    this.#resourceVersion += 1;
+  }
+
   /**
    * Advances the global resourceVersion without touching any node, as changes to other kinds
    * of objects do in a real cluster. Only bookmarks tell a node watch about the new version.
@@ -391,6 +440,7 @@ export class TestApiServer {
     return {
       resourceVersion: this.resourceVersion,
       nodes: [...this.#nodes.values()].sort(byName).map((node) => cloneJson(node)),
+      pods: [...this.#pods.keys()].sort().map((key) => cloneJson(this.#pods.get(key)!)),
     };
   }
 
@@ -405,18 +455,28 @@ export class TestApiServer {
       throw new Error("a yurthub setting is an object { mode, ... }");
     }
     if (setting.mode === "online" && this.#yurthubMode === "online") return;
+    const podCache = (pods: NodeObject[] | undefined) =>
+      pods && new Map(pods.map((pod) => [`${pod.metadata.namespace}/${pod.metadata.name}`, pod]));
     switch (setting.mode) {
       case "online":
         this.#cache = NodeCache.nothing();
+        this.#podCache = undefined;
         break;
-      case "cached":
-        this.#cache = NodeCache.of(this.snapshot());
+      case "cached": {
+        const snapshot = this.snapshot();
+        this.#cache = NodeCache.of(snapshot);
+        this.#podCache = podCache(snapshot.pods);
         break;
-      case "snapshot":
-        this.#cache = NodeCache.of(checkedSnapshot(setting.snapshot), checkedNames(setting.omit));
+      }
+      case "snapshot": {
+        const snapshot = checkedSnapshot(setting.snapshot);
+        this.#cache = NodeCache.of(snapshot, checkedNames(setting.omit));
+        this.#podCache = podCache(snapshot.pods);
         break;
+      }
       case "uncached":
         this.#cache = NodeCache.nothing();
+        this.#podCache = undefined;
         break;
       default:
         throw new Error(`unknown yurthub mode ${JSON.stringify(setting)}`);
@@ -512,6 +572,15 @@ export class TestApiServer {
   }
 
   #route(request: Request, url: URL, bodyText: string, entry: LoggedRequest): Response {
+    const pod = url.pathname.match(/^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/?$/);
+    if (pod) {
+      return this.#routePod(
+        request,
+        decodeURIComponent(pod[1]!),
+        decodeURIComponent(pod[2]!),
+        entry,
+      );
+    }
     const match = url.pathname.match(/^\/api\/v1\/nodes(?:\/([^/]+)(\/status)?)?\/?$/);
     if (!match) return statusResponse(pathNotFound());
     const name = match[1] === undefined ? undefined : decodeURIComponent(match[1]);
@@ -545,6 +614,31 @@ export class TestApiServer {
       case "patch":
         return this.#patch(name!, resource, request.headers.get("content-type"), bodyText);
     }
+  }
+
+  /** GET of one pod: the cloud's, or yurthub's cached one while the cloud is down. */
+  #routePod(request: Request, namespace: string, name: string, entry: LoggedRequest): Response {
+    if (request.method !== "GET") return statusResponse(methodNotAllowed(request.method));
+    const key = `${namespace}/${name}`;
+    if (this.cloudDown) {
+      if (!this.#options.cacheAgents.includes(agentComponent(entry.userAgent))) {
+        return statusResponse(
+          cannotCache(entry.userAgent, "get", new URL(request.url).pathname, "pods"),
+        );
+      }
+      const cached = this.#podCache?.get(key);
+      return cached ? jsonResponse(200, cloneJson(cached)) : statusResponse(notFound(name, "pods"));
+    }
+    if (this.#accounts) {
+      const token = request.headers.get("authorization")?.match(/^Bearer\s+(\S+)$/i)?.[1];
+      const account = token === undefined ? undefined : this.#accounts.get(token);
+      if (!account) return statusResponse(unauthorized());
+      if (!this.#allowed(account, "get", "pods")) {
+        return statusResponse(forbidden(account.user, "get", "pods", name, namespace));
+      }
+    }
+    const pod = this.#pods.get(key);
+    return pod ? jsonResponse(200, pod) : statusResponse(notFound(name, "pods"));
   }
 
   #allowed(account: Account, verb: Verb, resource: string): boolean {

@@ -279,6 +279,10 @@ const FLAG_ROWS: FlagRow[] = [
   { given: ["--resync-seconds=0"], error: /^--resync-seconds must be an integer from 1/ },
   { given: ["--log-level=loud"], error: /^--log-level must be debug, info, warn or error/ },
   { given: ["--kube-api-url=127.0.0.1:10261"], error: /^--kube-api-url must be an http/ },
+  { given: ["--iface-regex=eth("], error: /^--iface-regex "eth\(" is not a usable regular/ },
+  { given: ["--kube-subnet-mgr=false"], error: /^--kube-subnet-mgr=false selects flanneld's etcd/ },
+  { given: ["--etcd-endpoints=http://e:2379"], error: /^--etcd-endpoints is not supported/ },
+  { given: ["--ip-masq", "false"], error: /^unexpected argument "false": a boolean flag/ },
 ];
 
 for (const row of FLAG_ROWS) {

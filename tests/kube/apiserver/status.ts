@@ -37,31 +37,41 @@ export function failure(
 
 export const unauthorized = (): StatusObject => failure(401, "Unauthorized", "Unauthorized");
 
-/** RBAC's denial, e.g. `nodes "n1" is forbidden: User "u" cannot patch resource "nodes/status"…`. */
+/**
+ * RBAC's denial, e.g. `nodes "n1" is forbidden: User "u" cannot patch resource "nodes/status"…`;
+ * for a namespaced resource (`namespace` given) the scope is `in the namespace "<ns>"`.
+ */
 export function forbidden(
   user: string,
   verb: string,
   resource: string,
   name?: string,
+  namespace?: string,
 ): StatusObject {
   const [plural] = resource.split("/");
   const subject = name ? `${plural} "${name}"` : plural;
+  const scope = namespace === undefined
+    ? "at the cluster scope"
+    : `in the namespace "${namespace}"`;
   return failure(
     403,
     "Forbidden",
-    `${subject} is forbidden: User "${user}" cannot ${verb} resource "${resource}" in API group "" at the cluster scope`,
+    `${subject} is forbidden: User "${user}" cannot ${verb} resource "${resource}" in API group "" ${scope}`,
     name ? { name, kind: plural } : { kind: plural },
   );
 }
 
-/** `nodes "<name>" not found`; without a name (yurthub's uncached LIST) the details have none. */
-export const notFound = (name: string): StatusObject =>
+/**
+ * `nodes "<name>" not found` (or another `kind`, e.g. `pods`); without a name (yurthub's
+ * uncached LIST) the details have none.
+ */
+export const notFound = (name: string, kind = "nodes"): StatusObject =>
   failure(
     404,
     "NotFound",
-    `nodes "${name}" not found`,
-    name ? { name, kind: "nodes" } : {
-      kind: "nodes",
+    `${kind} "${name}" not found`,
+    name ? { name, kind } : {
+      kind,
     },
   );
 

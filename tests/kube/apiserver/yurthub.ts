@@ -36,6 +36,8 @@ import { failure, notFound, type StatusObject } from "./status.ts";
 export interface CacheSnapshot {
   resourceVersion: string;
   nodes: NodeObject[];
+  /** Pods yurthub cached (a flanneld-style agent's GET of its own pod); absent: none ever. */
+  pods?: NodeObject[];
 }
 
 /**
@@ -64,9 +66,14 @@ export function agentComponent(userAgent: string | null): string {
 }
 
 /** The 400 a component that yurthub does not cache for gets (local.go, `localReqCache`). */
-export function cannotCache(userAgent: string | null, verb: string, url: string): StatusObject {
+export function cannotCache(
+  userAgent: string | null,
+  verb: string,
+  url: string,
+  resource = "nodes",
+): StatusObject {
   const component = (userAgent ?? "").toLowerCase();
-  return failure(400, "BadRequest", `can not cache for ${component} ${verb} nodes: ${url}`);
+  return failure(400, "BadRequest", `can not cache for ${component} ${verb} ${resource}: ${url}`);
 }
 
 /** Checks a snapshot that came from outside (a lab control request) and copies it. */
@@ -83,7 +90,16 @@ export function checkedSnapshot(value: unknown): CacheSnapshot {
       throw new Error("every node of a snapshot needs metadata.name");
     }
   }
-  return cloneJson({ resourceVersion, nodes }) as unknown as CacheSnapshot;
+  const pods = value.pods;
+  if (pods === undefined) return cloneJson({ resourceVersion, nodes }) as unknown as CacheSnapshot;
+  if (!Array.isArray(pods)) throw new Error("snapshot.pods must be a list of pods");
+  for (const pod of pods) {
+    const metadata = isObject(pod) && isObject(pod.metadata) ? pod.metadata : {};
+    if (typeof metadata.name !== "string" || typeof metadata.namespace !== "string") {
+      throw new Error("every pod of a snapshot needs metadata.name and metadata.namespace");
+    }
+  }
+  return cloneJson({ resourceVersion, nodes, pods }) as unknown as CacheSnapshot;
 }
 
 /** Checks a list of node names that came from outside (`omit`). */
