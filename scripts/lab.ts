@@ -20,7 +20,9 @@ import type { ControlRequest } from "./lab_apiserver.ts";
 import type { CacheSnapshot, YurthubSetting } from "../tests/kube/apiserver.ts";
 
 export const LAN_GATEWAY = "192.168.50.254";
+export const LAN_GATEWAY6 = "fd00:50::fe";
 export const CLUSTER_NETWORK = "10.244.0.0/16";
+export const CLUSTER_NETWORK6 = "fd00:10:244::/56";
 export const API_PORT = 6443;
 const BRIDGE_PLUGIN = "/usr/lib/cni/bridge";
 const HOST_LOCAL_PLUGIN = "/usr/lib/cni/host-local";
@@ -136,6 +138,8 @@ export interface Pod {
   containerId: string;
   netns: Netns;
   ip: string;
+  /** Its IPv6 address, in a dual-stack lab. */
+  ip6?: string;
 }
 
 export type NodeFlavour = "keepnet" | "stock-flannel";
@@ -155,6 +159,9 @@ export class LabNode {
   readonly flavour: NodeFlavour;
   readonly ip: string;
   readonly podCIDR: string;
+  /** The node's IPv6 LAN address and pod CIDR (used in a dual-stack lab). */
+  readonly ip6: string;
+  readonly podCIDR6: string;
   /** Survives reboot: state dir, CNI data dir. */
   readonly diskDir: string;
   /** Lost in a reboot, like /run: subnet.env. */
@@ -172,6 +179,8 @@ export class LabNode {
     this.flavour = flavour;
     this.ip = `192.168.50.${10 + index}`;
     this.podCIDR = `10.244.${index}.0/24`;
+    this.ip6 = `fd00:50::${10 + index}`;
+    this.podCIDR6 = `fd00:10:244:${index}::/64`;
     this.diskDir = `${lab.dir}/${name}/disk`;
     this.runDir = `${lab.dir}/${name}/run`;
   }
@@ -208,6 +217,9 @@ export class LabNode {
       "peer",
       "name",
       "eth0",
+      // A node's NIC keeps its MAC across reboots: the neighbours' caches stay right.
+      "address",
+      `02:00:00:50:00:${this.index.toString(16).padStart(2, "0")}`,
       "netns",
       this.netns.name,
     ]);
@@ -215,6 +227,11 @@ export class LabNode {
     await this.netns.check(["ip", "addr", "add", `${this.ip}/24`, "dev", "eth0"]);
     await this.netns.check(["ip", "link", "set", "eth0", "up"]);
     await this.netns.check(["ip", "route", "add", "default", "via", LAN_GATEWAY]);
+    if (this.#lab.dualStack) {
+      await this.netns.check(["ip", "-6", "addr", "add", `${this.ip6}/64`, "dev", "eth0", "nodad"]);
+      await this.netns.check(["ip", "-6", "route", "add", "default", "via", LAN_GATEWAY6]);
+      await this.netns.check(["sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"]);
+    }
   }
 
   /** The flags the lab runs keepnet-vtepd with: this node, the lab's API, files and LAN port. */
@@ -283,9 +300,10 @@ export class LabNode {
     return await Deno.readTextFile(this.logFile).catch(() => "");
   }
 
-  /** The MAC of flannel.1 in this node's kernel, or undefined. */
-  async vtepMAC(): Promise<string | undefined> {
-    const result = await this.netns.run(["ip", "-j", "link", "show", "flannel.1"]);
+  /** The MAC of flannel.1 (flannel-v6.1) in this node's kernel, or undefined. */
+  async vtepMAC(family: 4 | 6 = 4): Promise<string | undefined> {
+    const device = family === 4 ? "flannel.1" : "flannel-v6.1";
+    const result = await this.netns.run(["ip", "-j", "link", "show", device]);
     if (result.code !== 0) return undefined;
     return (JSON.parse(result.stdout) as Array<{ address: string }>)[0]?.address;
   }
@@ -302,7 +320,13 @@ export class LabNode {
       isGateway: true,
       ipMasq: false,
       mtu: 1450,
-      ipam: { ...ipam, ranges: [[{ subnet: this.podCIDR }]], routes: [{ dst: CLUSTER_NETWORK }] },
+      ipam: this.#lab.dualStack
+        ? {
+          ...ipam,
+          ranges: [[{ subnet: this.podCIDR }], [{ subnet: this.podCIDR6 }]],
+          routes: [{ dst: CLUSTER_NETWORK }, { dst: CLUSTER_NETWORK6 }],
+        }
+        : { ...ipam, ranges: [[{ subnet: this.podCIDR }]], routes: [{ dst: CLUSTER_NETWORK }] },
     });
   }
 
@@ -335,7 +359,23 @@ export class LabNode {
         env: this.#cniEnv("ADD", sandbox),
       });
       const result = JSON.parse(stdout) as { ips: Array<{ address: string }> };
-      const pod = { ...sandbox, ip: result.ips[0]!.address.split("/")[0]! };
+      const addresses = result.ips.map((entry) => entry.address.split("/")[0]!);
+      const pod: Pod = { ...sandbox, ip: addresses.find((ip) => !ip.includes(":"))! };
+      const ip6 = addresses.find((ip) => ip.includes(":"));
+      if (ip6) {
+        pod.ip6 = ip6;
+        // The pod's IPv6 address is usable once duplicate address detection is done (Debian's
+        // bridge plugin does not wait for it, newer ones do).
+        await waitFor(`${name}'s IPv6 address to settle`, async () => {
+          const tentative = await netns.check(["ip", "-6", "addr", "show", "tentative"]);
+          return tentative.trim() === "" ? true : undefined;
+        }, 10_000);
+        // A new pod's first IPv6 packet waits about 2 s for its gateway's neighbour entry (the
+        // bridge's address on cni0): resolve it now, so a ping with a 2 s timeout measures the
+        // overlay, not that.
+        const gateway = this.podCIDR6.replace(/::\/\d+$/, "::1");
+        await netns.run(["ping", "-c", "1", "-W", "5", gateway]);
+      }
       this.pods.set(name, pod);
       return pod;
     } catch (error) {
@@ -403,12 +443,22 @@ export interface NodeSpec {
   flavour?: NodeFlavour;
 }
 
+/** flannel's net-conf.json of a dual-stack overlay, as the lab runs it. */
+export const DUAL_STACK_NET_CONF = {
+  Network: CLUSTER_NETWORK,
+  EnableIPv6: true,
+  IPv6Network: CLUSTER_NETWORK6,
+  Backend: { Type: "vxlan" },
+};
+
 export class Lab implements AsyncDisposable {
   readonly dir: string;
   readonly cniBin: string;
   readonly nodes = new Map<string, LabNode>();
   lan!: Netns;
   api!: LabApi;
+  /** Nodes and pods have IPv6 addresses too (net-conf's EnableIPv6). */
+  dualStack = false;
 
   private constructor(dir: string) {
     this.dir = dir;
@@ -429,7 +479,8 @@ export class Lab implements AsyncDisposable {
     return lab;
   }
 
-  async #setUp(specs: NodeSpec[], netConf: unknown): Promise<void> {
+  async #setUp(specs: NodeSpec[], netConf: Record<string, unknown>): Promise<void> {
+    this.dualStack = netConf.EnableIPv6 === true;
     await Deno.writeTextFile(`${this.dir}/net-conf.json`, JSON.stringify(netConf));
     await Deno.mkdir(this.cniBin);
     // keepnet-ipam as the bundle the build compiles, with the compiled binary's permissions.
@@ -443,6 +494,18 @@ export class Lab implements AsyncDisposable {
     await this.lan.check(["ip", "link", "add", "br0", "type", "bridge"]);
     await this.lan.check(["ip", "addr", "add", `${LAN_GATEWAY}/24`, "dev", "br0"]);
     await this.lan.check(["ip", "link", "set", "br0", "up"]);
+    if (this.dualStack) {
+      await this.lan.check([
+        "ip",
+        "-6",
+        "addr",
+        "add",
+        `${LAN_GATEWAY6}/64`,
+        "dev",
+        "br0",
+        "nodad",
+      ]);
+    }
     this.api = await LabApi.start(this.lan, this.dir);
     for (const [i, spec] of specs.entries()) {
       const node = new LabNode(this, spec.name, i + 1, spec.flavour ?? "keepnet");
@@ -454,7 +517,9 @@ export class Lab implements AsyncDisposable {
           apiVersion: "v1",
           kind: "Node",
           metadata: { name: spec.name, labels: { "kubernetes.io/hostname": spec.name } },
-          spec: { podCIDR: node.podCIDR, podCIDRs: [node.podCIDR] },
+          spec: this.dualStack
+            ? { podCIDR: node.podCIDR, podCIDRs: [node.podCIDR, node.podCIDR6] }
+            : { podCIDR: node.podCIDR, podCIDRs: [node.podCIDR] },
           status: { addresses: [{ type: "InternalIP", address: node.ip }] },
         },
       });
@@ -479,21 +544,28 @@ export class Lab implements AsyncDisposable {
   }
 }
 
-/** What flanneld sets up on `node` itself, done with iproute2: flannel.1 with `mac`, its address. */
+/** The device flanneld uses for `family`'s overlay. */
+export function vtepDevice(family: 4 | 6 = 4): string {
+  return family === 4 ? "flannel.1" : "flannel-v6.1";
+}
+
+/** What flanneld sets up on `node` itself, done with iproute2: the VTEP with `mac`, its address. */
 export async function createVtepByHand(
   node: LabNode,
   mac: string,
   vtepAddress: string,
+  family: 4 | 6 = 4,
 ): Promise<void> {
+  const device = vtepDevice(family);
   await node.netns.check([
     "ip",
     "link",
     "add",
-    "flannel.1",
+    device,
     "address",
     mac,
     "mtu",
-    "1450",
+    family === 4 ? "1450" : "1430",
     "type",
     "vxlan",
     "id",
@@ -501,43 +573,69 @@ export async function createVtepByHand(
     "dev",
     "eth0",
     "local",
-    node.ip,
+    family === 4 ? node.ip : node.ip6,
     "dstport",
     "8472",
     "nolearning",
   ]);
-  await node.netns.check(["ip", "addr", "add", `${vtepAddress}/32`, "dev", "flannel.1"]);
-  await node.netns.check(["ip", "link", "set", "flannel.1", "up"]);
+  const bits = family === 4 ? 32 : 128;
+  await node.netns.check([
+    "ip",
+    "addr",
+    "add",
+    `${vtepAddress}/${bits}`,
+    "dev",
+    device,
+    ...(family === 6 ? ["nodad"] : []),
+  ]);
+  await node.netns.check(["ip", "link", "set", device, "up"]);
 }
 
-/** Sets up a stock flanneld-like node by hand: its annotations in the API, its VTEP and peers. */
-export async function programStockFlannelNode(lab: Lab, node: LabNode, mac: string): Promise<void> {
-  const vtep = node.podCIDR.replace(/\/\d+$/, "");
-  await createVtepByHand(node, mac, vtep);
+const podNetwork = (cidr: string) => cidr.replace(/\/\d+$/, "");
+
+/**
+ * Sets up a stock flanneld-like node by hand: its annotations in the API, its VTEP(s). With
+ * `mac6` (a dual-stack lab) the IPv6 VTEP and its annotations too.
+ */
+export async function programStockFlannelNode(
+  lab: Lab,
+  node: LabNode,
+  mac: string,
+  mac6?: string,
+): Promise<void> {
+  await createVtepByHand(node, mac, podNetwork(node.podCIDR));
   await node.netns.check(["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
-  await lab.api.control({
-    op: "mergeNode",
-    name: node.name,
-    patch: {
-      metadata: {
-        annotations: {
-          "flannel.alpha.coreos.com/backend-type": "vxlan",
-          "flannel.alpha.coreos.com/backend-data": JSON.stringify({ VNI: 1, VtepMAC: mac }),
-          "flannel.alpha.coreos.com/kube-subnet-manager": "true",
-          "flannel.alpha.coreos.com/public-ip": node.ip,
-        },
-      },
-    },
-  });
+  const annotations: Record<string, string> = {
+    "flannel.alpha.coreos.com/backend-type": "vxlan",
+    "flannel.alpha.coreos.com/backend-data": JSON.stringify({ VNI: 1, VtepMAC: mac }),
+    "flannel.alpha.coreos.com/kube-subnet-manager": "true",
+    "flannel.alpha.coreos.com/public-ip": node.ip,
+  };
+  if (mac6) {
+    await createVtepByHand(node, mac6, podNetwork(node.podCIDR6), 6);
+    await node.netns.check(["sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"]);
+    annotations["flannel.alpha.coreos.com/backend-v6-data"] = JSON.stringify({
+      VNI: 1,
+      VtepMAC: mac6,
+    });
+    annotations["flannel.alpha.coreos.com/public-ipv6"] = node.ip6;
+  }
+  await lab.api.control({ op: "mergeNode", name: node.name, patch: { metadata: { annotations } } });
 }
 
-/** What stock flanneld on `node` does when it sees `peer`'s annotations: neighbour, FDB, route. */
+/**
+ * What stock flanneld on `node` does when it sees `peer`'s annotations: neighbour, FDB, route,
+ * in `family`'s overlay.
+ */
 export async function addStockFlannelPeer(
   node: LabNode,
   peer: LabNode,
   peerMac: string,
+  family: 4 | 6 = 4,
 ): Promise<void> {
-  const vtep = peer.podCIDR.replace(/\/\d+$/, "");
+  const device = vtepDevice(family);
+  const podCIDR = family === 4 ? peer.podCIDR : peer.podCIDR6;
+  const vtep = podNetwork(podCIDR);
   await node.netns.check([
     "ip",
     "neigh",
@@ -546,7 +644,7 @@ export async function addStockFlannelPeer(
     "lladdr",
     peerMac,
     "dev",
-    "flannel.1",
+    device,
     "nud",
     "permanent",
   ]);
@@ -556,21 +654,11 @@ export async function addStockFlannelPeer(
     "replace",
     peerMac,
     "dev",
-    "flannel.1",
+    device,
     "dst",
-    peer.ip,
+    family === 4 ? peer.ip : peer.ip6,
     "self",
     "permanent",
   ]);
-  await node.netns.check([
-    "ip",
-    "route",
-    "replace",
-    peer.podCIDR,
-    "via",
-    vtep,
-    "dev",
-    "flannel.1",
-    "onlink",
-  ]);
+  await node.netns.check(["ip", "route", "replace", podCIDR, "via", vtep, "dev", device, "onlink"]);
 }

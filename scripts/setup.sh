@@ -13,6 +13,7 @@ APT_PACKAGES=(
   time                           # /usr/bin/time: peak memory in the benchmarks
   systemd                        # systemd-analyze verify of the unit (tests/install); starts nothing
   prometheus                     # promtool checks /metrics; a real Prometheus scrapes it in a test
+  iptables nftables              # flannel's masquerade and forward rules (iptables-nft by default)
 )
 
 log() { printf 'setup: %s\n' "$*" >&2; }

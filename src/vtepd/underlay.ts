@@ -64,12 +64,6 @@ export interface UnderlayInterface {
   chosenBy: string;
 }
 
-/**
- * @deprecated The IPv4-only shape daemon.ts still types its underlay with (an IPv4 address
- * always present); dual-stack code uses UnderlayInterface.
- */
-export type Underlay = UnderlayInterface & { address: string };
-
 /** No interface qualifies. */
 export class UnderlayError extends Error {
   override name = "UnderlayError";
@@ -110,13 +104,7 @@ function enabledFamilies(options: { ipv4: boolean; ipv6: boolean }): Family[] {
  */
 export function ifaceFlagProblem(
   choice: InterfaceChoice & { ipv4?: boolean; ipv6: boolean },
-): string | undefined;
-/** @deprecated The IPv4-only form: the same as `{iface, ifaceRegex: [], ipv6: false}`. */
-export function ifaceFlagProblem(iface: string[]): string | undefined;
-export function ifaceFlagProblem(
-  given: string[] | (InterfaceChoice & { ipv4?: boolean; ipv6: boolean }),
 ): string | undefined {
-  const choice = Array.isArray(given) ? { iface: given, ifaceRegex: [], ipv6: false } : given;
   const ipv4 = choice.ipv4 ?? true;
   for (const wanted of choice.iface) {
     if (wanted === "") return "--iface is empty: give an interface name or an IP address";
@@ -339,21 +327,6 @@ function select(kernel: UnderlayKernel, options: UnderlayOptions): UnderlayInter
  * UnderlayNotFoundError (retry later) with a message naming every candidate and why it failed.
  * IPv6 text needs `loadIPv6()` (src/net/ip.ts) to have been awaited.
  */
-export function findUnderlay(kernel: UnderlayKernel, options: UnderlayOptions): UnderlayInterface;
-/**
- * @deprecated The IPv4-only form: `--iface` values only, the same as
- * `{iface, ifaceRegex: [], ipv4: true, ipv6: false}`.
- */
-export function findUnderlay(
-  kernel: UnderlayKernel,
-  iface: string[],
-): Underlay;
-export function findUnderlay(
-  kernel: UnderlayKernel,
-  given: string[] | UnderlayOptions,
-): UnderlayInterface {
-  const options = Array.isArray(given)
-    ? { iface: given, ifaceRegex: [], ipv4: true, ipv6: false }
-    : given;
+export function findUnderlay(kernel: UnderlayKernel, options: UnderlayOptions): UnderlayInterface {
   return select(kernel, options);
 }

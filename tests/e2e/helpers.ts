@@ -9,17 +9,31 @@ import { type Lab, type LabNode, waitFor } from "../../scripts/lab.ts";
 /** Test options for tests that start background processes the lab stops itself. */
 export const E2E = { sanitizeOps: false, sanitizeResources: false } as const;
 
-/** Waits until `node`'s kernel has an overlay route to every one of `peers`. */
-export async function waitForPeers(node: LabNode, peers: LabNode[]): Promise<void> {
-  await waitFor(`${node.name} to program its peers`, async () => {
-    const routes = await node.netns.check(["ip", "-4", "route", "show", "dev", "flannel.1"]);
-    return peers.every((peer) => routes.includes(`${peer.podCIDR} via`)) ? true : undefined;
+/** Waits until `node`'s kernel has an overlay route (of `family`) to every one of `peers`. */
+export async function waitForPeers(
+  node: LabNode,
+  peers: LabNode[],
+  family: 4 | 6 = 4,
+): Promise<void> {
+  const device = family === 4 ? "flannel.1" : "flannel-v6.1";
+  await waitFor(`${node.name} to program its IPv${family} peers`, async () => {
+    const routes = await node.netns.run(["ip", `-${family}`, "route", "show", "dev", device]);
+    return peers.every((peer) =>
+        routes.stdout.includes(`${family === 4 ? peer.podCIDR : peer.podCIDR6} via`)
+      )
+      ? true
+      : undefined;
   });
 }
 
-/** The VtepMAC a node advertises in its backend-data annotation. */
-export async function advertisedMAC(lab: Lab, node: LabNode): Promise<string | undefined> {
-  const data = (await lab.api.annotations(node.name))["flannel.alpha.coreos.com/backend-data"];
+/** The VtepMAC a node advertises in its backend-data (backend-v6-data) annotation. */
+export async function advertisedMAC(
+  lab: Lab,
+  node: LabNode,
+  family: 4 | 6 = 4,
+): Promise<string | undefined> {
+  const key = family === 4 ? "backend-data" : "backend-v6-data";
+  const data = (await lab.api.annotations(node.name))[`flannel.alpha.coreos.com/${key}`];
   return data ? (JSON.parse(data) as { VtepMAC: string }).VtepMAC : undefined;
 }
 
@@ -37,16 +51,20 @@ export async function neighbourMAC(node: LabNode, peer: LabNode): Promise<string
   return entries.find((entry) => entry.dst === vtep)?.lladdr;
 }
 
-/** Pings from every pod to every pod on the other nodes; returns the pairs that failed. */
-export async function pingAcross(nodes: LabNode[]): Promise<string[]> {
+/**
+ * Pings from every pod to every pod on the other nodes (their IPv6 addresses with `family` 6);
+ * returns the pairs that failed.
+ */
+export async function pingAcross(nodes: LabNode[], family: 4 | 6 = 4): Promise<string[]> {
   const failures: string[] = [];
   for (const from of nodes) {
     for (const pod of from.pods.values()) {
       for (const to of nodes) {
         if (to === from) continue;
         for (const target of to.pods.values()) {
-          if (!await from.ping(pod, target.ip)) {
-            failures.push(`${pod.name}@${from.name} → ${target.name}@${to.name} (${target.ip})`);
+          const ip = family === 4 ? target.ip : target.ip6;
+          if (ip === undefined || !await from.ping(pod, ip)) {
+            failures.push(`${pod.name}@${from.name} → ${target.name}@${to.name} (${ip})`);
           }
         }
       }

@@ -74,7 +74,8 @@ export async function daemonHarness(options: HarnessOptions = {}): Promise<Harne
       backend: { ...NET_CONF.backend, mtu: options.backendMTU ?? 0 },
     },
     keys: KEYS,
-    findUnderlay: (kernel) => findUnderlay(kernel, ["eth0"]),
+    findUnderlay: (kernel) =>
+      findUnderlay(kernel, { iface: ["eth0"], ifaceRegex: [], ipv4: true, ipv6: false }),
     subnetFile: `${dir}/run/subnet.env`,
     stateDir: `${dir}/state`,
     resyncSeconds: 3600,

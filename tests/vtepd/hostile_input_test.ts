@@ -295,8 +295,13 @@ for (const row of FLAG_ROWS) {
 }
 
 Deno.test("hostile input (vtepd flags): --iface with an IPv6 address is refused at once, not retried forever", () => {
-  assert.match(ifaceFlagProblem(["fd00::1"])!, /^--iface fd00::1 is an IPv6 address/);
-  assert.equal(ifaceFlagProblem(["eth0", "192.168.1.1"]), undefined);
+  const ipv4Only = { ifaceRegex: [], ipv6: false };
+  assert.match(
+    ifaceFlagProblem({ ...ipv4Only, iface: ["fd00::1"] })!,
+    /^--iface fd00::1 is an IPv6 address/,
+  );
+  assert.equal(ifaceFlagProblem({ ...ipv4Only, iface: ["eth0", "192.168.1.1"] }), undefined);
+  assert.equal(ifaceFlagProblem({ ifaceRegex: [], ipv6: true, iface: ["fd00::1"] }), undefined);
 });
 
 Deno.test("hostile input (vtepd files): net-conf pointed at /dev/zero or a huge file fails at once, naming it", async () => {

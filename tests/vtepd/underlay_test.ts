@@ -300,14 +300,6 @@ Deno.test("underlay: flags that can never work are UnderlayFlagError, and ifaceF
   );
 });
 
-Deno.test("underlay: the IPv4-only forms the daemon used keep working", () => {
-  const kernel = new FakeKernel();
-  const underlay = findUnderlay(kernel, ["eth9", "eth0"]);
-  assert.equal(`${underlay.name} ${underlay.address}`, "eth0 192.168.1.1");
-  assert.match(ifaceFlagProblem(["fd00::1"])!, /^--iface fd00::1 is an IPv6 address/);
-  assert.equal(ifaceFlagProblem(["eth0", "192.168.1.1"]), undefined);
-});
-
 Deno.test("underlay (kernel): a namespace's interfaces, addresses and routes, chosen each way", async () => {
   await using ns = await createNetns("kn-underlay-");
   // Two underlays: eth1 holds the default routes of both families, eth2 a route to 198.51.100/24.
