@@ -21,6 +21,8 @@ import type { CacheSnapshot, YurthubSetting } from "../tests/kube/apiserver.ts";
 
 export const LAN_GATEWAY = "192.168.50.254";
 export const LAN_GATEWAY6 = "fd00:50::fe";
+/** A host on the LAN outside the cluster network (no route to the pods), besides the API. */
+export const OUTSIDE_HOST = "192.168.50.253";
 export const CLUSTER_NETWORK = "10.244.0.0/16";
 export const CLUSTER_NETWORK6 = "fd00:10:244::/56";
 export const API_PORT = 6443;
@@ -324,9 +326,10 @@ export class LabNode {
         ? {
           ...ipam,
           ranges: [[{ subnet: this.podCIDR }], [{ subnet: this.podCIDR6 }]],
-          routes: [{ dst: CLUSTER_NETWORK }, { dst: CLUSTER_NETWORK6 }],
+          routes: [{ dst: "0.0.0.0/0" }, { dst: "::/0" }],
         }
-        : { ...ipam, ranges: [[{ subnet: this.podCIDR }]], routes: [{ dst: CLUSTER_NETWORK }] },
+        // A default route, as flannel's delegate (isDefaultGateway): pods reach the outside.
+        : { ...ipam, ranges: [[{ subnet: this.podCIDR }]], routes: [{ dst: "0.0.0.0/0" }] },
     });
   }
 
@@ -493,6 +496,7 @@ export class Lab implements AsyncDisposable {
     this.lan = await createNetns("kn-lab-lan-");
     await this.lan.check(["ip", "link", "add", "br0", "type", "bridge"]);
     await this.lan.check(["ip", "addr", "add", `${LAN_GATEWAY}/24`, "dev", "br0"]);
+    await this.lan.check(["ip", "addr", "add", `${OUTSIDE_HOST}/24`, "dev", "br0"]);
     await this.lan.check(["ip", "link", "set", "br0", "up"]);
     if (this.dualStack) {
       await this.lan.check([
