@@ -169,9 +169,13 @@ if (import.meta.main) {
   }, 120_000);
   const log = await waitFor("the sync log line", async () => {
     const text = await node.log();
-    return /peers synced from the node list peers=\d+ changed=\d+/.test(text) ? text : undefined;
+    return /kernel reconciled with the peer table peers=\d+ changed=[1-9]/.test(text)
+      ? text
+      : undefined;
   });
-  const programmingMs = Number(log.match(/peers synced from the node list .* ms=(\d+)/)?.[1]);
+  const programmingMs = Number(
+    log.match(/kernel reconciled with the peer table peers=\d+ changed=[1-9]\d* .* ms=(\d+)/)?.[1],
+  );
   await new Promise((resolve) => setTimeout(resolve, 3000)); // settle: state file, publisher
   // `ip netns exec` execs deno, so the spawned process is the daemon itself.
   const rss = await rssKiB(daemon.pid);
