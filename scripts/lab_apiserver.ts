@@ -25,6 +25,8 @@ export type ControlRequest =
   /** A change made by "the cloud" (another controller), applied as a JSON merge patch. */
   | { op: "mergeNode"; name: string; patch: Json }
   | { op: "deleteNode"; name: string }
+  /** A Pod (the daemon's own, for the POD_NAME/POD_NAMESPACE node-name lookup). */
+  | { op: "createPod"; pod: NodeObject }
   | { op: "node"; name: string }
   | { op: "setCloudDown"; down: boolean }
   /** The cloud now (nodes and resourceVersion), to hand back to `serveSnapshot` later. */
@@ -55,6 +57,8 @@ function control(server: TestApiServer, request: ControlRequest): unknown {
     case "deleteNode":
       server.deleteNode(request.name);
       return null;
+    case "createPod":
+      return server.createPod(request.pod);
     case "node":
       return server.node(request.name) ?? null;
     case "setCloudDown":

@@ -42,6 +42,7 @@ export const RTPROT_BOOT = 3;
 export const RT_SCOPE_UNIVERSE = 0;
 export const RT_SCOPE_LINK = 253;
 /** `RTN_*` route types. */
+export const RTN_UNSPEC = 0;
 export const RTN_UNICAST = 1;
 export const RTN_BLACKHOLE = 6;
 /** In a delete request: match routes of any scope. */

@@ -16,6 +16,7 @@ import { drainCache, dumpToCache } from "./cache.ts";
 import {
   AF_UNSPEC,
   NLM_F_CREATE,
+  NLM_F_EXCL,
   NLM_F_REPLACE,
   RT_SCOPE_LINK,
   RT_SCOPE_NOWHERE,
@@ -23,6 +24,7 @@ import {
   RT_TABLE_MAIN,
   RT_TABLE_UNSPEC,
   RTN_BLACKHOLE,
+  RTN_UNSPEC,
   RTNH_F_ONLINK,
   RTPROT_BOOT,
   RTPROT_UNSPEC,
@@ -135,6 +137,7 @@ interface RouteRequest {
   protocol: number;
   metric?: number;
   blackhole: boolean;
+  exclusive: boolean;
 }
 
 function validateRoute(spec: RouteSpec, forDelete: boolean): RouteRequest {
@@ -145,6 +148,7 @@ function validateRoute(spec: RouteSpec, forDelete: boolean): RouteRequest {
     table: requireInteger(spec.table ?? RT_TABLE_MAIN, 1, UINT32_MAX, "route table"),
     protocol: requireInteger(spec.protocol ?? RTPROT_BOOT, 0, 255, "route protocol"),
     blackhole: spec.type === "blackhole",
+    exclusive: spec.exclusive === true,
   };
   if (spec.type !== undefined && spec.type !== "unicast" && spec.type !== "blackhole") {
     throw new TypeError(`route type ${JSON.stringify(spec.type)} is not unicast or blackhole`);
@@ -176,7 +180,8 @@ function validateRoute(spec: RouteSpec, forDelete: boolean): RouteRequest {
 }
 
 function describe(verb: string, request: RouteRequest): string {
-  let text = `${verb} route ${request.blackhole ? "blackhole " : ""}${formatCIDR(request.dst)}`;
+  const action = verb === "replace" && request.exclusive ? "add" : verb;
+  let text = `${action} route ${request.blackhole ? "blackhole " : ""}${formatCIDR(request.dst)}`;
   if (request.gateway) text += ` via ${formatIP(request.gateway)}`;
   if (request.ifindex !== undefined) text += ` dev ${request.ifindex}`;
   if (request.onlink) text += " onlink";
@@ -242,6 +247,8 @@ function sendRoute(
       );
     }
     if (request.blackhole) lib.rtnl_route_set_type(route, RTN_BLACKHOLE);
+    // A delete matches routes of any type (libnl would ask for unicast only).
+    else if (verb === "delete") lib.rtnl_route_set_type(route, RTN_UNSPEC);
     if (request.gateway || request.ifindex !== undefined) {
       addNexthop(socket, route, verb === "delete" ? { ...request, onlink: false } : request);
     }
@@ -250,7 +257,11 @@ function sendRoute(
       (sk) =>
         verb === "delete"
           ? lib.rtnl_route_delete(sk, route, 0)
-          : lib.rtnl_route_add(sk, route, NLM_F_CREATE | NLM_F_REPLACE),
+          : lib.rtnl_route_add(
+            sk,
+            route,
+            request.exclusive ? NLM_F_CREATE | NLM_F_EXCL : NLM_F_CREATE | NLM_F_REPLACE,
+          ),
     );
   } finally {
     lib.rtnl_route_put(route);

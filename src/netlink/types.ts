@@ -198,6 +198,8 @@ export interface RouteSpec {
    * no gateway or device. Default `unicast`.
    */
   type?: "unicast" | "blackhole";
+  /** Create only (`ip route add`): fail with EEXIST when `dst` already has a route. */
+  exclusive?: boolean;
 }
 
 /** The route the kernel would use for one destination (`ip route get`). */

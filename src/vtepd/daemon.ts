@@ -21,7 +21,7 @@
 import type { Logger } from "../log/log.ts";
 import { type CIDR, formatCIDR } from "../net/cidr.ts";
 import type { Family } from "../net/ip.ts";
-import { type KernelChange, type Netlink, RTN_BLACKHOLE } from "../netlink/mod.ts";
+import { isExists, type KernelChange, type Netlink, RTN_BLACKHOLE } from "../netlink/mod.ts";
 import {
   decodeBackendData,
   type FlannelAnnotationKeys,
@@ -530,7 +530,9 @@ export class VtepDaemon {
 
   /**
    * `--ip-blackhole-route`: traffic to an address of the own pod CIDR that no pod has is dropped
-   * here rather than sent out by the default route, as flanneld does.
+   * here rather than sent out by the default route, as flanneld does "in case the bridge plugin is
+   * not enabled (e.g. Canal)": the route is only added (never replacing the bridge's own route for
+   * the pod CIDR), and an existing route for it is left as it is.
    */
   #ensureBlackholeRoutes(): void {
     for (const vtep of this.#vteps) {
@@ -540,8 +542,9 @@ export class VtepDaemon {
         const present = this.#netlink.listRoutes({ family: vtep.family }).some((route) =>
           route.dst === dst && route.type === RTN_BLACKHOLE
         );
-        if (!present) this.#netlink.replaceRoute({ dst, type: "blackhole" });
+        if (!present) this.#netlink.replaceRoute({ dst, type: "blackhole", exclusive: true });
       } catch (error) {
+        if (isExists(error)) continue; // the bridge's route for the pod CIDR: nothing to add
         this.#deviceErrors += 1;
         this.#log.error("cannot add the blackhole route; will retry", { dst, error });
       }

@@ -94,7 +94,10 @@ interface StoredRoute {
   /** Normalised prefix; its address family is the route's. */
   dst: string;
   gateway?: string;
-  ifindex: number;
+  /** Absent for a blackhole route. */
+  ifindex?: number;
+  /** `RTN_*`: 1 unicast, 6 blackhole. */
+  type?: number;
   onlink: boolean;
   table: number;
   scope: number;
@@ -450,7 +453,7 @@ export class FakeKernel implements Netlink {
       protocol: 3,
       scope: route.scope,
       table: route.table,
-      type: 1,
+      type: route.type ?? 1,
       metric: 0,
       nexthops: [{ gateway: route.gateway, ifindex: route.ifindex, flags: route.onlink ? 4 : 0 }],
     };
@@ -465,6 +468,13 @@ export class FakeKernel implements Netlink {
 
   #putRoute(spec: RouteSpec, senderPort: number): void {
     const operation = `replace route ${spec.dst}`;
+    if (spec.type === "blackhole") {
+      const table = spec.table ?? RT_TABLE_MAIN;
+      const dst = formatCIDR(parseCIDR(spec.dst)!);
+      if (spec.exclusive && this.#routes.has(`${table} ${dst}`)) fail(operation, Errno.EEXIST);
+      this.#routes.set(`${table} ${dst}`, { dst, onlink: false, table, scope: 0, type: 6 });
+      return;
+    }
     let ifindex = spec.ifindex;
     if (ifindex !== undefined) {
       const link = this.#linkOrFail(ifindex, operation);
@@ -546,11 +556,13 @@ export class FakeKernel implements Netlink {
       dst: ip,
       ifindex: best.ifindex,
       table: RT_TABLE_MAIN,
-      type: 1,
+      type: best.type ?? 1,
       scope: best.scope,
     };
     if (best.gateway !== undefined) lookup.gateway = best.gateway;
-    const source = this.#sourceFor(best.ifindex, address.family);
+    const source = best.ifindex === undefined
+      ? undefined
+      : this.#sourceFor(best.ifindex, address.family);
     if (source !== undefined) lookup.source = source;
     return lookup;
   }

@@ -208,6 +208,39 @@ Deno.test("deleteRoute removes routes whoever added them; a missing one fails wi
   );
 });
 
+Deno.test("a blackhole route is added (never replacing another route for its prefix), listed with its type, and deleted", async () => {
+  await using ns = await createNetns("kn-nl-");
+  await using netlink = startDriver(ns);
+  await netlink.call("replaceRoute", { dst: "10.244.1.0/24", type: "blackhole", exclusive: true });
+  const [route] = await ns.json<Array<{ type?: string; dst: string }>>([
+    "ip",
+    "-j",
+    "route",
+    "show",
+    "10.244.1.0/24",
+  ]);
+  assert.deepEqual(route, { type: "blackhole", dst: "10.244.1.0/24", flags: [] });
+  const listed = (await netlink.call("listRoutes", { family: 4 })).find((r) =>
+    r.dst === "10.244.1.0/24"
+  );
+  assert.equal(listed?.type, 6, "RTN_BLACKHOLE");
+  // Where the bridge already routes the pod CIDR, an exclusive add changes nothing (EEXIST).
+  await ns.check(["ip", "link", "add", "cni0", "type", "bridge"]);
+  await ns.check(["ip", "addr", "add", "10.244.2.1/24", "dev", "cni0"]);
+  await ns.check(["ip", "link", "set", "cni0", "up"]);
+  await assert.rejects(
+    netlink.call("replaceRoute", { dst: "10.244.2.0/24", type: "blackhole", exclusive: true }),
+    (error: RemoteNetlinkError) => error.errno === 17,
+  );
+  assert.deepEqual(await ipRoutes(ns, "10.244.2.0/24"), ["10.244.2.0/24 cni0"]);
+  await netlink.call("deleteRoute", { dst: "10.244.1.0/24" });
+  assert.deepEqual(await ipRoutes(ns, "10.244.1.0/24"), []);
+  await assert.rejects(
+    netlink.call("replaceRoute", { dst: "10.244.3.0/24", type: "blackhole", ifindex: 1 }),
+    /takes no gateway or device/,
+  );
+});
+
 Deno.test("route failures carry the kernel's errno; bad input is refused before sending", async () => {
   await using ns = await createNetns("kn-nl-");
   await using netlink = startDriver(ns);

@@ -52,6 +52,8 @@ export interface HarnessOptions {
   persistDeadlineMs?: number;
   /** net-conf's Backend.MTU. */
   backendMTU?: number;
+  /** More daemon options (flags). */
+  daemon?: Partial<DaemonOptions>;
 }
 
 /** The Node objects of the cluster: this node (edge-1, without annotations) and two peers. */
@@ -81,6 +83,7 @@ export async function daemonHarness(options: HarnessOptions = {}): Promise<Harne
     resyncSeconds: 3600,
     machineId: "machine-1",
     persistDeadlineMs: options.persistDeadlineMs,
+    ...options.daemon,
   };
   if (options.savedState) {
     await saveState(daemonOptions.stateDir, {

@@ -228,3 +228,44 @@ Deno.test("daemon: its own kernel changes do not make it loop", async () => {
   assert.equal(h.kernel.calls.length, calls, "no kernel calls while nothing happens");
   assert.deepEqual(h.daemon.status().repairs.route, 0);
 });
+
+Deno.test("daemon: --ip-blackhole-route adds a blackhole route for the own pod CIDR, never over the bridge's, and puts it back", async () => {
+  await using h = await daemonHarness({ daemon: { blackholeRoute: true } });
+  seedCluster(h.api);
+  await h.daemon.start();
+  const blackhole = () =>
+    h.kernel.listRoutes({}).find((route) => route.dst === "10.244.1.0/24" && route.type === 6);
+  assert.ok(blackhole(), "blackhole 10.244.1.0/24");
+  h.kernel.outside.deleteRoute("10.244.1.0/24");
+  await h.daemon.resync();
+  assert.ok(blackhole(), "re-added at the next pass");
+  // Where the bridge routes the pod CIDR, that route stays and no error is counted.
+  h.kernel.outside.deleteRoute("10.244.1.0/24");
+  h.kernel.outside.addDevice("cni0", "10.244.1.1/24");
+  const errors = h.daemon.status().netlinkErrors;
+  await h.daemon.resync();
+  const route = h.kernel.listRoutes({}).find((entry) => entry.dst === "10.244.1.0/24")!;
+  assert.equal(route.type, 1, "the bridge's route is left as it is");
+  assert.equal(h.daemon.status().netlinkErrors, errors);
+});
+
+Deno.test("daemon: --set-node-network-unavailable=false leaves the NetworkUnavailable condition alone", async () => {
+  for (const set of [true, false]) {
+    await using h = await daemonHarness({ daemon: { setNodeNetworkUnavailable: set } });
+    seedCluster(h.api);
+    await h.daemon.start();
+    await h.until(
+      "the annotations published",
+      () =>
+        h.api.node("edge-1")!.metadata.annotations?.["flannel.alpha.coreos.com/backend-data"] !==
+          undefined,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const conditions = (h.api.node("edge-1")!.status.conditions ?? []) as { type: string }[];
+    assert.equal(
+      conditions.some((condition) => condition.type === "NetworkUnavailable"),
+      set,
+      `--set-node-network-unavailable=${set}`,
+    );
+  }
+});
