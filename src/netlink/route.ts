@@ -255,13 +255,11 @@ function sendRoute(
     socket.request(
       operation,
       (sk) =>
-        verb === "delete"
-          ? lib.rtnl_route_delete(sk, route, 0)
-          : lib.rtnl_route_add(
-            sk,
-            route,
-            request.exclusive ? NLM_F_CREATE | NLM_F_EXCL : NLM_F_CREATE | NLM_F_REPLACE,
-          ),
+        verb === "delete" ? lib.rtnl_route_delete(sk, route, 0) : lib.rtnl_route_add(
+          sk,
+          route,
+          request.exclusive ? NLM_F_CREATE | NLM_F_EXCL : NLM_F_CREATE | NLM_F_REPLACE,
+        ),
     );
   } finally {
     lib.rtnl_route_put(route);
