@@ -1,3 +1,4 @@
+import "../helpers/ipv6.ts";
 /**
  * The peer table's rules: anything may add or update a peer, only an authoritative list or a
  * live DELETED event removes one, and a list is authoritative only when it contains this node
@@ -157,5 +158,33 @@ Deno.test("peer table: restored from the state file, a cache older than the save
   assert.deepEqual(t.snapshot(), {
     peers: [peer(2, "180"), peer(3, "190")],
     resourceVersion: "210",
+  });
+});
+
+Deno.test("peer table: VTEP MACs are owned per family; a taken one leaves out only that family", () => {
+  const t = table();
+  const dual = (n: number, mac: string, mac6: string): Peer => ({
+    name: `edge-${n}`,
+    v4: { podCIDR: `10.244.${n}.0/24`, publicIP: `192.168.1.${n}`, mac },
+    v6: { podCIDR: `fd00:10:244:${n}::/64`, publicIP: `fd00:50::${n}`, mac: mac6 },
+  });
+  t.setOwnMAC(6, "0e:00:00:00:06:01");
+  t.sync(list("100", [
+    dual(2, "0e:00:00:00:00:02", "0e:00:00:00:06:02"),
+    // edge-3 reuses edge-2's IPv4 MAC (a cloned disk) and this node's IPv6 MAC.
+    dual(3, "0e:00:00:00:00:02", "0e:00:00:00:06:01"),
+    // The same MAC in different families is no conflict: they are different devices.
+    dual(4, "0e:00:00:00:06:02", "0e:00:00:00:00:04"),
+  ]));
+  assert.deepEqual([...t.conflicts.keys()].sort(), ["edge-3/4", "edge-3/6"]);
+  const programmable = t.programmable();
+  assert.equal(programmable.has("edge-3"), false, "nothing left of edge-3");
+  assert.ok(programmable.get("edge-4")?.v4 && programmable.get("edge-4")?.v6);
+  // edge-3 gets its own IPv6 MAC: its IPv6 VTEP is programmed, its IPv4 one still not.
+  t.upsert(dual(3, "0e:00:00:00:00:02", "0e:00:00:00:06:03"));
+  assert.deepEqual([...t.conflicts.keys()], ["edge-3/4"]);
+  assert.deepEqual(t.programmable().get("edge-3"), {
+    name: "edge-3",
+    v6: { podCIDR: "fd00:10:244:3::/64", publicIP: "fd00:50::3", mac: "0e:00:00:00:06:03" },
   });
 });
