@@ -1,9 +1,9 @@
-import "../helpers/ipv6.ts";
 /**
  * The peer table's rules: anything may add or update a peer, only an authoritative list or a
  * live DELETED event removes one, and a list is authoritative only when it contains this node
  * and is not older than what was already seen.
  */
+import "../helpers/ipv6.ts";
 import assert from "node:assert/strict";
 import type { Peer } from "../../src/kube/peer.ts";
 import { type NodeListView, PeerTable } from "../../src/vtepd/peer_table.ts";
