@@ -5,7 +5,11 @@
  */
 import assert from "node:assert/strict";
 import type { NodeView } from "../../src/kube/node.ts";
-import { NodeInformer, type SyncInfo } from "../../src/kube/node_informer.ts";
+import {
+  NodeInformer,
+  type NodeInformerOptions,
+  type SyncInfo,
+} from "../../src/kube/node_informer.ts";
 import { type ApiServerOptions, TestApiServer } from "./apiserver.ts";
 import { flannelNode } from "./fixtures.ts";
 import { clientFor, recordingLogger, waitFor } from "./helpers.ts";
@@ -174,7 +178,19 @@ Deno.test("informer: through a yurthub with the cloud away nothing is removed", 
   });
 });
 
-Deno.test("informer: a failing LIST is retried with backoff until it works", async () => {
+/**
+ * An informer against a server that is down (one node waiting in it), with the given backoffs:
+ * `fn` gets the server, the informer, the syncs and the "listing nodes failed" lines so far.
+ */
+async function withServerDown(
+  backoffs: Pick<NodeInformerOptions, "backoff" | "unreachableBackoff">,
+  fn: (
+    server: TestApiServer,
+    informer: NodeInformer,
+    syncs: string[][],
+    failures: () => string[],
+  ) => Promise<void>,
+): Promise<void> {
   const server = await TestApiServer.start();
   server.createNode(flannelNode("n1", 1));
   await server.stop();
@@ -184,15 +200,26 @@ Deno.test("informer: a failing LIST is retried with backoff until it works", asy
     onSync: (nodes) => syncs.push([...nodes.keys()]),
     onUpsert: () => {},
     onDelete: () => {},
-  }, {
-    logger,
-    backoff: { initialMs: 20, maxMs: 100 },
-    unreachableBackoff: { initialMs: 20, maxMs: 100 },
-    watchTimeoutSeconds: 30,
-  });
+  }, { logger, watchTimeoutSeconds: 30, ...backoffs });
   try {
     informer.start();
-    const failures = () => logger.lines.filter((line) => line.includes("listing nodes failed"));
+    await fn(
+      server,
+      informer,
+      syncs,
+      () => logger.lines.filter((line) => line.includes("listing nodes failed")),
+    );
+  } finally {
+    await informer.stop();
+    await server.stop();
+  }
+}
+
+Deno.test("informer: a failing LIST is retried with backoff until it works", async () => {
+  await withServerDown({
+    backoff: { initialMs: 20, maxMs: 100 },
+    unreachableBackoff: { initialMs: 20, maxMs: 100 },
+  }, async (server, informer, syncs, failures) => {
     await waitFor("three failed attempts", () => failures().length >= 3);
     assert.match(failures()[0]!, /^WARN .*ECONNREFUSED|refused/i);
     assert.deepEqual(syncs, []);
@@ -200,41 +227,21 @@ Deno.test("informer: a failing LIST is retried with backoff until it works", asy
     await server.start();
     await waitFor("the sync", () => syncs.length === 1);
     assert.deepEqual(syncs, [["n1"]]);
-  } finally {
-    await informer.stop();
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("informer: an API that does not answer is retried every few seconds at most, so it is back at once", async () => {
-  const server = await TestApiServer.start();
-  server.createNode(flannelNode("n1", 1));
-  await server.stop();
-  const logger = recordingLogger();
-  const syncs: string[][] = [];
   // The backoff for servers that answer with errors is long; an unreachable one is not.
-  const informer = new NodeInformer(clientFor(server.url), {
-    onSync: (nodes) => syncs.push([...nodes.keys()]),
-    onUpsert: () => {},
-    onDelete: () => {},
-  }, {
-    logger,
+  await withServerDown({
     backoff: { initialMs: 60_000, maxMs: 60_000 },
     unreachableBackoff: { initialMs: 50, maxMs: 200 },
-    watchTimeoutSeconds: 30,
-  });
-  try {
-    informer.start();
-    const failures = () => logger.lines.filter((line) => line.includes("listing nodes failed"));
+  }, async (server, _informer, syncs, failures) => {
     await waitFor("ten failed attempts", () => failures().length >= 10, 5000);
     await server.start();
     const back = Date.now();
     await waitFor("the sync", () => syncs.length === 1, 5000);
     assert.ok(Date.now() - back < 1000, `listed ${Date.now() - back} ms after the API returned`);
-  } finally {
-    await informer.stop();
-    await server.stop();
-  }
+  });
 });
 
 Deno.test("informer: bookmarks are reported with their resourceVersion", async () => {
