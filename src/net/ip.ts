@@ -31,7 +31,10 @@ let address6: typeof Address6 | undefined;
 
 /** Loads IPv6 support; needed before any IPv6 text is parsed or printed. */
 export async function loadIPv6(): Promise<void> {
-  address6 ??= (await import("ip-address")).Address6;
+  if (address6) return;
+  const module = await import("ip-address");
+  // A bundle split into chunks hands a CommonJS package over as its `default` export only.
+  address6 = module.Address6 ?? (module as unknown as { default: typeof module }).default.Address6;
 }
 
 /** True when `text` may hold IPv6 text: two colons with only hex digits or dots between. */
