@@ -1,16 +1,14 @@
 /**
- * NodeApi over `@kubernetes/client-node`: its KubeConfig authenticates each request (bearer
- * token, token file, exec plugins, client certificate), and a transport (transport.ts) sends
- * it. Only these parts of the package are imported, never its index or generated API classes,
- * which would cost the daemon some 100 MB of memory.
+ * NodeApi over HTTP: the few Node requests the daemon makes (GET, paged LIST, WATCH, PATCH),
+ * each sent by the endpoint's transport (transport.ts), which adds the credentials
+ * (kubeconfig.ts). The package's generated API classes are never used: they would cost the
+ * daemon some 100 MB of memory.
  *
  * Every request, watches included, carries the configured User-Agent: a yurthub caches answers
  * only for agents it knows, and `flanneld/...` is one of them.
  *
  * @module
  */
-import type { KubeConfig } from "@kubernetes/client-node/dist/config.js";
-import { HttpMethod } from "@kubernetes/client-node/dist/gen/http/http.js";
 import type { Logger } from "../log/log.ts";
 import {
   ApiError,
@@ -23,12 +21,8 @@ import {
   type WatchRequest,
 } from "./api.ts";
 import { type NodeView, parseNode } from "./node.ts";
-import {
-  createTransport,
-  type HttpAnswer,
-  type Transport,
-  type TransportChoice,
-} from "./transport.ts";
+import type { ApiEndpoint } from "./endpoint.ts";
+import type { HttpAnswer, HttpMethod, Transport } from "./transport.ts";
 
 export interface KubeClientOptions {
   /** Sent on every request; starts with `flanneld/` so a yurthub caches the answers. */
@@ -44,8 +38,6 @@ export interface KubeClientOptions {
   watchStallGraceMs?: number;
   /** Where malformed objects from the server are reported. */
   logger?: Logger;
-  /** Which HTTP stack sends the requests (see transport.ts). Default "auto". */
-  transport?: TransportChoice;
 }
 
 const CONTENT_TYPES: Record<PatchKind, string> = {
@@ -97,11 +89,9 @@ class KubeNodeClient implements NodeApi {
   readonly #stallGraceMs: number;
   readonly #logger?: Logger;
 
-  constructor(config: KubeConfig, options: KubeClientOptions) {
-    const cluster = config.getCurrentCluster();
-    if (!cluster) throw new Error("the Kubernetes configuration has no current cluster");
-    this.#server = cluster.server.replace(/\/+$/, "");
-    this.#transport = createTransport(config, options.transport);
+  constructor(endpoint: ApiEndpoint, options: KubeClientOptions) {
+    this.#server = endpoint.server;
+    this.#transport = endpoint.transport;
     this.#userAgent = options.userAgent;
     this.#requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
     this.#pageSize = options.pageSize ?? 100;
@@ -178,14 +168,14 @@ class KubeNodeClient implements NodeApi {
 
   async getNode(name: string, signal?: AbortSignal): Promise<NodeView> {
     const path = `/api/v1/nodes/${encodeURIComponent(name)}`;
-    return this.#node(await this.#request(HttpMethod.GET, path, signal), `GET ${path}`);
+    return this.#node(await this.#request("GET", path, signal), `GET ${path}`);
   }
 
   async getPodNodeName(namespace: string, name: string, signal?: AbortSignal): Promise<string> {
     const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${
       encodeURIComponent(name)
     }`;
-    const pod = await this.#request(HttpMethod.GET, path, signal) as JsonObject | null;
+    const pod = await this.#request("GET", path, signal) as JsonObject | null;
     const spec = pod?.spec as JsonObject | null | undefined;
     const nodeName = spec?.nodeName;
     if (nodeName === undefined || nodeName === null) return "";
@@ -204,7 +194,7 @@ class KubeNodeClient implements NodeApi {
       if (this.#pageSize > 0) query.set("limit", String(this.#pageSize));
       if (token) query.set("continue", token);
       const suffix = query.size > 0 ? `?${query}` : "";
-      const page = await this.#request(HttpMethod.GET, `/api/v1/nodes${suffix}`, signal) as
+      const page = await this.#request("GET", `/api/v1/nodes${suffix}`, signal) as
         | JsonObject
         | null;
       const metadata = (page?.metadata ?? {}) as JsonObject;
@@ -233,7 +223,7 @@ class KubeNodeClient implements NodeApi {
     const path = `/api/v1/nodes/${encodeURIComponent(name)}/status`;
     const body = { text: JSON.stringify(patch), contentType: CONTENT_TYPES[kind] };
     return this.#node(
-      await this.#request(HttpMethod.PATCH, path, signal, body),
+      await this.#request("PATCH", path, signal, body),
       `PATCH ${path}`,
     );
   }
@@ -267,7 +257,7 @@ class KubeNodeClient implements NodeApi {
     try {
       let sent: Sent;
       try {
-        sent = await this.#send(HttpMethod.GET, path, signal);
+        sent = await this.#send("GET", path, signal);
       } catch (error) {
         return ended(error, `GET ${path}`);
       }
@@ -368,10 +358,10 @@ class KubeNodeClient implements NodeApi {
   }
 }
 
-/** A NodeApi talking to the API server (or yurthub) that `config` describes. */
+/** A NodeApi talking to the API server (or yurthub) at `endpoint`. */
 export function createNodeApi(
-  config: KubeConfig,
+  endpoint: ApiEndpoint,
   options: KubeClientOptions,
 ): NodeApi & { readonly transport: Transport["kind"] } {
-  return new KubeNodeClient(config, options);
+  return new KubeNodeClient(endpoint, options);
 }

@@ -1,6 +1,7 @@
 /**
  * Kubernetes access for keepnet-vtepd: flannel's annotation codec, the peer rules, a narrow
- * Node API over `@kubernetes/client-node`, a list+watch informer and the own-node publisher.
+ * Node API (credentials from `@kubernetes/client-node` when a kubeconfig is used), a list+watch
+ * informer and the own-node publisher.
  *
  * @module
  */
@@ -9,6 +10,7 @@ export * from "./api.ts";
 export * from "./backoff.ts";
 export * from "./client.ts";
 export * from "./config.ts";
+export { bareUrlEndpoint, checkedApiUrl } from "./endpoint.ts";
 export * from "./node.ts";
 export * from "./node_informer.ts";
 export * from "./peer.ts";

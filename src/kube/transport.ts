@@ -1,28 +1,16 @@
 /**
- * How requests to the API server travel. `@kubernetes/client-node`'s KubeConfig decides what
- * each request carries (bearer token, token file, exec plugin, basic auth, impersonation; CA,
- * client certificate); one of two HTTP stacks sends it:
- *
- * - "client-node": the package's own `IsomorphicFetchHttpLibrary` (undici), which can express
- *   everything a kubeconfig can, proxies, `insecure-skip-tls-verify` and `tls-server-name`
- *   included;
- * - "deno": Deno's built-in fetch, with a `Deno.HttpClient` holding the CA and the client
- *   certificate. It cannot skip TLS verification or override the server name, but it costs
- *   the daemon far less memory than undici running under Node compatibility (about 10 MiB less
- *   RSS with 1000 nodes; see tests/kube/memory/).
- *
- * "auto" picks "deno" whenever it can express the configuration, "client-node" otherwise.
+ * How requests to the API server travel: a `Transport` sends one request and hands back the
+ * answer. This module holds Deno's built-in fetch, with a `Deno.HttpClient` for the CA and the
+ * client certificate; kubeconfig.ts adds `@kubernetes/client-node`'s own HTTP stack for what
+ * Deno's fetch cannot express.
  *
  * @module
  */
-import type { KubeConfig } from "@kubernetes/client-node/dist/config.js";
-import {
-  type HttpMethod,
-  IsomorphicFetchHttpLibrary,
-  RequestContext,
-} from "@kubernetes/client-node/dist/gen/http/http.js";
 
+/** Which HTTP stack sends a kubeconfig's requests (see kubeconfig.ts). */
 export type TransportChoice = "auto" | "deno" | "client-node";
+
+export type HttpMethod = "GET" | "PATCH";
 
 export interface HttpRequest {
   method: HttpMethod;
@@ -44,34 +32,8 @@ export interface Transport {
   send(request: HttpRequest): Promise<HttpAnswer>;
 }
 
-class ClientNodeTransport implements Transport {
-  readonly kind = "client-node";
-  readonly #config: KubeConfig;
-  readonly #http = new IsomorphicFetchHttpLibrary();
-
-  constructor(config: KubeConfig) {
-    this.#config = config;
-  }
-
-  async send(request: HttpRequest): Promise<HttpAnswer> {
-    const context = new RequestContext(request.url, request.method);
-    await this.#config.applySecurityAuthentication(context);
-    for (const [name, value] of Object.entries(request.headers)) {
-      context.setHeaderParam(name, value);
-    }
-    if (request.body !== undefined) context.setBody(request.body);
-    context.setSignal(request.signal);
-    const response = await this.#http.send(context).toPromise();
-    return {
-      status: response.httpStatusCode,
-      text: () => response.body.text(),
-      stream: () => response.body.stream() as ReadableStream<Uint8Array> | null,
-    };
-  }
-}
-
-/** What KubeConfig's applyToHTTPSOptions fills in. */
-interface HttpsOptions {
+/** Credentials and TLS material for one request, as KubeConfig's applyToHTTPSOptions fills in. */
+export interface HttpsOptions {
   headers?: Record<string, string | number | string[]>;
   auth?: string;
   ca?: Uint8Array | string;
@@ -80,6 +42,9 @@ interface HttpsOptions {
   rejectUnauthorized?: boolean;
   servername?: string;
 }
+
+/** Asked before every request, so rotated tokens and certificates are picked up. */
+export type CredentialSource = () => Promise<HttpsOptions>;
 
 const decoder = new TextDecoder();
 
@@ -90,12 +55,12 @@ function pem(material: Uint8Array | string | undefined): string | undefined {
 
 class DenoFetchTransport implements Transport {
   readonly kind = "deno";
-  readonly #config: KubeConfig;
+  readonly #credentials: CredentialSource;
   #client: Deno.HttpClient | undefined;
   #clientKey = "";
 
-  constructor(config: KubeConfig) {
-    this.#config = config;
+  constructor(credentials: CredentialSource) {
+    this.#credentials = credentials;
   }
 
   /** The HTTP client for this TLS material; a new one only when it changed (rotated certs). */
@@ -117,11 +82,7 @@ class DenoFetchTransport implements Transport {
   }
 
   async send(request: HttpRequest): Promise<HttpAnswer> {
-    const options: HttpsOptions = {};
-    // Typed for node's https options; only the fields above are read back.
-    await this.#config.applyToHTTPSOptions(
-      options as Parameters<KubeConfig["applyToHTTPSOptions"]>[0],
-    );
+    const options = await this.#credentials();
     const headers = new Headers();
     for (const [name, value] of Object.entries(options.headers ?? {})) {
       headers.set(name, Array.isArray(value) ? value.join(", ") : String(value));
@@ -144,22 +105,9 @@ class DenoFetchTransport implements Transport {
   }
 }
 
-/** Whether Deno's fetch can do what the current cluster entry asks for. */
-export function denoCanServe(config: KubeConfig): boolean {
-  const cluster = config.getCurrentCluster();
-  if (!cluster || cluster.proxyUrl || cluster.tlsServerName) return false;
-  return !(cluster.server.startsWith("https:") && cluster.skipTLSVerify);
-}
-
-/** The transport for `config`; throws when "deno" is demanded but cannot serve it. */
-export function createTransport(config: KubeConfig, choice: TransportChoice = "auto"): Transport {
-  const deno = denoCanServe(config);
-  if (choice === "deno" && !deno) {
-    throw new Error(
-      "Deno's fetch cannot use this cluster configuration (proxy, tls-server-name or " +
-        "insecure-skip-tls-verify); use the client-node transport",
-    );
-  }
-  if (choice === "client-node" || !deno) return new ClientNodeTransport(config);
-  return new DenoFetchTransport(config);
+/** Deno's fetch, with `credentials` (none by default: a server that needs none). */
+export function denoFetchTransport(
+  credentials: CredentialSource = () => Promise.resolve({}),
+): Transport {
+  return new DenoFetchTransport(credentials);
 }

@@ -2,12 +2,14 @@
  * Loading the API access configuration, and that its credentials reach the server.
  */
 import assert from "node:assert/strict";
-import { hasStatus } from "../../src/kube/api.ts";
+import { ApiUnreachableError, hasStatus } from "../../src/kube/api.ts";
 import { createNodeApi } from "../../src/kube/client.ts";
-import { KubeConfigError, loadKubeConfig } from "../../src/kube/config.ts";
+import { KubeConfigError, loadApiEndpoint } from "../../src/kube/config.ts";
+import { loadKubeConfig } from "../../src/kube/kubeconfig.ts";
 import { TestApiServer } from "./apiserver.ts";
 import { bareNode } from "./fixtures.ts";
 import { USER_AGENT } from "./helpers.ts";
+import { makeCertificates } from "./tls.ts";
 
 function kubeconfigYaml(server: string, token: string): string {
   return [
@@ -40,18 +42,46 @@ async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
   }
 }
 
-Deno.test("config: a bare URL needs no credentials, plain HTTP included", () => {
-  const config = loadKubeConfig({ apiUrl: "http://127.0.0.1:10261/" });
-  const cluster = config.getCurrentCluster();
-  assert.equal(cluster?.server, "http://127.0.0.1:10261");
-  assert.equal(config.getCurrentUser()?.token, undefined);
-  const secure = loadKubeConfig({ apiUrl: "https://10.0.0.1:6443" }).getCurrentCluster();
-  assert.equal(secure?.skipTLSVerify, false, "TLS is verified for https");
+Deno.test("config: a bare URL is served by Deno's fetch without credentials, plain HTTP included", async () => {
+  const server = await TestApiServer.start();
+  try {
+    server.createNode(bareNode("n1", "10.244.1.0/24"));
+    const endpoint = await loadApiEndpoint({ apiUrl: `${server.url}/` });
+    assert.equal(endpoint.server, server.url, "without the trailing slash");
+    assert.equal(endpoint.transport.kind, "deno");
+    const api = createNodeApi(endpoint, { userAgent: USER_AGENT });
+    assert.equal((await api.getNode("n1")).name, "n1");
+    assert.ok(!server.requests[0]!.authorization, "no credentials sent");
+  } finally {
+    await server.stop();
+  }
 });
 
-Deno.test("config: URLs that cannot work are refused with a clear error", () => {
+Deno.test("config: a bare https URL is verified, never trusted blindly", async () => {
+  const certificates = await makeCertificates();
+  const server = await TestApiServer.start({
+    tls: { cert: certificates.serverCert, key: certificates.serverKey },
+  });
+  try {
+    const api = createNodeApi(await loadApiEndpoint({ apiUrl: server.url }), {
+      userAgent: USER_AGENT,
+      requestTimeoutMs: 5000,
+    });
+    const refused = await api.getNode("n1").catch((error) => error);
+    assert.ok(refused instanceof ApiUnreachableError, String(refused));
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("config: URLs that cannot work are refused with a clear error", async () => {
   for (const url of ["127.0.0.1:10261", "ftp://host/", "not a url"]) {
-    assert.throws(() => loadKubeConfig({ apiUrl: url }), KubeConfigError, url);
+    await assert.rejects(() => loadApiEndpoint({ apiUrl: url }), KubeConfigError, url);
+    await assert.rejects(
+      () => loadApiEndpoint({ apiUrl: url, kubeconfigFile: "/nonexistent" }),
+      KubeConfigError,
+      url,
+    );
   }
 });
 
@@ -69,7 +99,7 @@ Deno.test("config: a kubeconfig file's token reaches the server; RBAC denials ar
     await withTempDir(async (dir) => {
       const path = `${dir}/kubeconfig`;
       await Deno.writeTextFile(path, kubeconfigYaml(server.url, "s3cret"));
-      const api = createNodeApi(loadKubeConfig({ kubeconfigFile: path }), {
+      const api = createNodeApi(await loadApiEndpoint({ kubeconfigFile: path }), {
         userAgent: USER_AGENT,
       });
       assert.equal((await api.getNode("n1")).name, "n1");
@@ -104,9 +134,9 @@ Deno.test("config: --kube-api-url replaces the kubeconfig's server and keeps its
     await withTempDir(async (dir) => {
       const path = `${dir}/kubeconfig`;
       await Deno.writeTextFile(path, kubeconfigYaml("https://192.0.2.1:6443", "tok"));
-      const config = loadKubeConfig({ kubeconfigFile: path, apiUrl: server.url });
-      assert.equal(config.getCurrentCluster()?.server, server.url);
-      const api = createNodeApi(config, { userAgent: USER_AGENT });
+      const endpoint = await loadApiEndpoint({ kubeconfigFile: path, apiUrl: server.url });
+      assert.equal(endpoint.server, server.url);
+      const api = createNodeApi(endpoint, { userAgent: USER_AGENT });
       assert.equal((await api.getNode("n1")).name, "n1");
       assert.equal(server.requests[0]!.authorization, "Bearer tok");
     });
@@ -117,22 +147,25 @@ Deno.test("config: --kube-api-url replaces the kubeconfig's server and keeps its
 
 Deno.test("config: a missing or broken kubeconfig is a clear error naming the file", async () => {
   await withTempDir(async (dir) => {
-    assert.throws(
-      () => loadKubeConfig({ kubeconfigFile: `${dir}/missing` }),
+    await assert.rejects(
+      () => loadApiEndpoint({ kubeconfigFile: `${dir}/missing` }),
       (error: unknown) =>
         error instanceof KubeConfigError && error.message.includes(`${dir}/missing`),
     );
     await Deno.writeTextFile(`${dir}/broken`, "clusters: [unclosed\n");
-    assert.throws(() => loadKubeConfig({ kubeconfigFile: `${dir}/broken` }), KubeConfigError);
+    await assert.rejects(
+      () => loadApiEndpoint({ kubeconfigFile: `${dir}/broken` }),
+      KubeConfigError,
+    );
     await Deno.writeTextFile(`${dir}/empty`, "apiVersion: v1\nkind: Config\n");
-    assert.throws(
-      () => loadKubeConfig({ kubeconfigFile: `${dir}/empty` }),
+    await assert.rejects(
+      () => loadApiEndpoint({ kubeconfigFile: `${dir}/empty` }),
       /no current context with a cluster/,
     );
   });
 });
 
-Deno.test("config: with neither flag, the in-cluster service account", () => {
+Deno.test("config: with neither flag, the in-cluster service account", async () => {
   const saved = ["KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT"].map((name) =>
     [name, Deno.env.get(name)] as const
   );
@@ -144,9 +177,10 @@ Deno.test("config: with neither flag, the in-cluster service account", () => {
   };
   try {
     Deno.env.delete("KUBERNETES_SERVICE_HOST");
-    assert.throws(() => loadKubeConfig({}), /not in a pod/);
+    await assert.rejects(() => loadApiEndpoint({}), /not in a pod/);
     Deno.env.set("KUBERNETES_SERVICE_HOST", "10.96.0.1");
     Deno.env.set("KUBERNETES_SERVICE_PORT", "443");
+    assert.equal((await loadApiEndpoint({})).server, "https://10.96.0.1:443");
     const config = loadKubeConfig({});
     const cluster = config.getCurrentCluster();
     assert.equal(cluster?.server, "https://10.96.0.1:443");

@@ -7,7 +7,8 @@
 import { createLogger, type Logger } from "../../src/log/log.ts";
 import type { NodeApi } from "../../src/kube/api.ts";
 import { createNodeApi, type KubeClientOptions } from "../../src/kube/client.ts";
-import { KubeConfig, loadKubeConfig } from "../../src/kube/config.ts";
+import { bareUrlEndpoint } from "../../src/kube/endpoint.ts";
+import { KubeConfig, kubeConfigEndpoint } from "../../src/kube/kubeconfig.ts";
 
 export const USER_AGENT = "flanneld/keepnet-test (keepnet-vtepd)";
 
@@ -41,7 +42,7 @@ export function recordingLogger(): RecordingLogger {
 
 /** A client of `url` (a bare URL, no credentials) with the test User-Agent. */
 export function clientFor(url: string, options: Partial<KubeClientOptions> = {}): NodeApi {
-  return createNodeApi(loadKubeConfig({ apiUrl: url }), {
+  return createNodeApi(bareUrlEndpoint(url), {
     userAgent: USER_AGENT,
     requestTimeoutMs: 5000,
     ...options,
@@ -106,5 +107,8 @@ export function clientWithToken(url: string, token: string): NodeApi {
     contexts: [{ name: "test", cluster: "test", user: "test" }],
     currentContext: "test",
   });
-  return createNodeApi(config, { userAgent: USER_AGENT, requestTimeoutMs: 5000 });
+  return createNodeApi(kubeConfigEndpoint(config), {
+    userAgent: USER_AGENT,
+    requestTimeoutMs: 5000,
+  });
 }

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { loadAllYaml } from "@kubernetes/client-node/dist/yaml.js";
 import type { NodeApi } from "../../src/kube/api.ts";
 import { createNodeApi } from "../../src/kube/client.ts";
-import { KubeConfig } from "../../src/kube/config.ts";
+import { KubeConfig, kubeConfigEndpoint } from "../../src/kube/kubeconfig.ts";
 import { lookupPodNodeName, type PodRef } from "../../src/kube/pod_node_name.ts";
 import { type ApiServerOptions, FLANNEL_RULES, TestApiServer } from "./apiserver.ts";
 import { FakeNodeApi } from "../helpers/fake_node_api.ts";
@@ -171,7 +171,10 @@ function clientWithToken(url: string, token: string): NodeApi {
     contexts: [{ name: "test", cluster: "test", user: "daemon" }],
     currentContext: "test",
   });
-  return createNodeApi(config, { userAgent: USER_AGENT, requestTimeoutMs: 5000 });
+  return createNodeApi(kubeConfigEndpoint(config), {
+    userAgent: USER_AGENT,
+    requestTimeoutMs: 5000,
+  });
 }
 
 Deno.test("POD_NAME lookup: the daemon tests' in-memory API answers it the same way", async () => {

@@ -5,8 +5,13 @@
 import assert from "node:assert/strict";
 import { ApiUnreachableError, type NodeApi } from "../../src/kube/api.ts";
 import { createNodeApi } from "../../src/kube/client.ts";
-import { KubeConfig, loadKubeConfig } from "../../src/kube/config.ts";
-import { createTransport, denoCanServe, type TransportChoice } from "../../src/kube/transport.ts";
+import {
+  createTransport,
+  denoCanServe,
+  KubeConfig,
+  kubeConfigEndpoint,
+} from "../../src/kube/kubeconfig.ts";
+import type { TransportChoice } from "../../src/kube/transport.ts";
 import { TestApiServer } from "./apiserver.ts";
 import { flannelNode } from "./fixtures.ts";
 import { USER_AGENT, waitFor } from "./helpers.ts";
@@ -29,7 +34,7 @@ function configFor(
 
 Deno.test("transport: Deno's fetch unless the configuration needs client-node's", () => {
   const cases: [KubeConfig, boolean][] = [
-    [loadKubeConfig({ apiUrl: "http://127.0.0.1:10261" }), true],
+    [configFor("http://127.0.0.1:10261", { skipTLSVerify: true }), true],
     [configFor("https://10.0.0.1:6443", { caData: "Zm9v" }), true],
     [configFor("https://10.0.0.1:6443", { skipTLSVerify: true }), false],
     [configFor("https://10.0.0.1:6443", { tlsServerName: "kubernetes" }), false],
@@ -52,10 +57,12 @@ for (const transport of ["deno", "client-node"] as TransportChoice[]) {
     const server = await TestApiServer.start();
     try {
       server.createNode(flannelNode("n1", 1));
-      const api = createNodeApi(loadKubeConfig({ apiUrl: server.url }), {
-        userAgent: USER_AGENT,
-        transport,
-      });
+      const api = createNodeApi(
+        kubeConfigEndpoint(configFor(server.url, { skipTLSVerify: true }), transport),
+        {
+          userAgent: USER_AGENT,
+        },
+      );
       assert.equal(api.transport, transport);
       assert.equal((await api.getNode("n1")).name, "n1");
       const list = await api.listNodes();
@@ -89,8 +96,11 @@ Deno.test("transports over TLS: the cluster CA is trusted, another CA is not", a
     assert.match(server.url, /^https:/);
     const clientOf = (caCert: string, transport: TransportChoice): NodeApi =>
       createNodeApi(
-        configFor(server.url, { caData: btoa(caCert) }, { token: "tok" }),
-        { userAgent: USER_AGENT, transport, requestTimeoutMs: 5000 },
+        kubeConfigEndpoint(
+          configFor(server.url, { caData: btoa(caCert) }, { token: "tok" }),
+          transport,
+        ),
+        { userAgent: USER_AGENT, requestTimeoutMs: 5000 },
       );
     for (const transport of ["deno", "client-node"] as TransportChoice[]) {
       const node = await clientOf(certificates.caCert, transport).getNode("n1");
@@ -103,7 +113,7 @@ Deno.test("transports over TLS: the cluster CA is trusted, another CA is not", a
     assert.ok(server.requests.every((request) => request.authorization === "Bearer tok"));
     // insecure-skip-tls-verify works, through client-node.
     const insecure = createNodeApi(
-      configFor(server.url, { skipTLSVerify: true }, { token: "tok" }),
+      kubeConfigEndpoint(configFor(server.url, { skipTLSVerify: true }, { token: "tok" })),
       { userAgent: USER_AGENT },
     );
     assert.equal(insecure.transport, "client-node");

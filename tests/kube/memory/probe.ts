@@ -6,13 +6,14 @@
  *
  *   deno run --allow-net --allow-env --allow-read probe.js <api-url> <nodes> <expected-events>
  *
- * PROBE_PAGE_SIZE and PROBE_TRANSPORT override the client's page size and transport.
+ * PROBE_PAGE_SIZE overrides the client's page size. PROBE_TRANSPORT ("deno" or "client-node")
+ * reaches the server through a kubeconfig, with that transport, instead of as a bare URL.
  *
  * @module
  */
 import { flannelAnnotationKeys } from "../../../src/kube/annotations.ts";
 import { createNodeApi } from "../../../src/kube/client.ts";
-import { loadKubeConfig } from "../../../src/kube/config.ts";
+import { type ApiEndpoint, bareUrlEndpoint } from "../../../src/kube/endpoint.ts";
 import { NodeInformer } from "../../../src/kube/node_informer.ts";
 import { nodeToPeer, type Peer } from "../../../src/kube/peer.ts";
 import { createLogger } from "../../../src/log/log.ts";
@@ -25,6 +26,20 @@ const expectedEvents = Number(eventsText);
 const keys = flannelAnnotationKeys();
 if (!url || "error" in keys) throw new Error("usage: probe.ts <api-url> <nodes> <events>");
 
+async function probeEndpoint(url: string): Promise<ApiEndpoint> {
+  const transport = Deno.env.get("PROBE_TRANSPORT") as TransportChoice | undefined;
+  if (!transport) return bareUrlEndpoint(url);
+  const { KubeConfig, kubeConfigEndpoint } = await import("../../../src/kube/kubeconfig.ts");
+  const config = new KubeConfig();
+  config.loadFromOptions({
+    clusters: [{ name: "probe", server: url, skipTLSVerify: true }],
+    users: [{ name: "probe" }],
+    contexts: [{ name: "probe", cluster: "probe", user: "probe" }],
+    currentContext: "probe",
+  });
+  return kubeConfigEndpoint(config, transport);
+}
+
 const peers = new Map<string, Peer>();
 let events = 0;
 const update = (node: NodeView) => {
@@ -33,10 +48,9 @@ const update = (node: NodeView) => {
   else peers.delete(node.name);
 };
 const informer = new NodeInformer(
-  createNodeApi(loadKubeConfig({ apiUrl: url }), {
+  createNodeApi(await probeEndpoint(url), {
     userAgent: "flanneld/probe",
     pageSize: Deno.env.get("PROBE_PAGE_SIZE") ? Number(Deno.env.get("PROBE_PAGE_SIZE")) : undefined,
-    transport: (Deno.env.get("PROBE_TRANSPORT") ?? "auto") as TransportChoice,
   }),
   {
     onSync: (nodes) => nodes.forEach(update),
