@@ -26,6 +26,8 @@ const LIBC_SYMBOLS = {
   setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
   // (int fd, int level, int name, void *value, socklen_t *length)
   getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
+  // (size_t pad) Returns free heap memory to the kernel, in every malloc arena.
+  malloc_trim: { parameters: ["usize"], result: "i32" },
   // The calling thread's errno.
   __errno_location: { parameters: [], result: "pointer" },
 } as const satisfies Deno.ForeignLibraryInterface;

@@ -96,6 +96,8 @@ export interface DaemonDeps {
   onReady?: (summary: string) => void;
   /** Runs iptables/nft for the traffic rules (tests record instead). */
   trafficRunner?: CommandRunner;
+  /** Returns the memory a node list left behind (release_memory.ts); after every list. */
+  releaseMemory?: () => void;
 }
 
 /** What the daemon repaired, by kind, since it started. */
@@ -215,6 +217,7 @@ export class VtepDaemon {
       persistDeadlineMs: options.persistDeadlineMs,
       log: deps.log,
       onOwnNode: (node) => this.#onOwnNode(node),
+      afterList: deps.releaseMemory,
     });
   }
 

@@ -8,7 +8,7 @@ import { createLogger, type Logger } from "../log/log.ts";
 import { flannelAnnotationKeys } from "../kube/annotations.ts";
 import type { NodeApi } from "../kube/api.ts";
 import { createNodeApi } from "../kube/client.ts";
-import { loadKubeConfig } from "../kube/config.ts";
+import { loadApiEndpoint } from "../kube/config.ts";
 import { lookupPodNodeName } from "../kube/pod_node_name.ts";
 import { loadIPv6, parseIP } from "../net/ip.ts";
 import { openKernelMonitor, openNetlink } from "../netlink/mod.ts";
@@ -20,6 +20,7 @@ import { renderMetrics } from "./metrics.ts";
 import { parseNetConf } from "./netconf.ts";
 import { NET_CONF_LIMIT, readTextBounded } from "./read_config.ts";
 import { readiness } from "./readiness.ts";
+import { releaseMemory } from "./release_memory.ts";
 import { openNotifier } from "./sd_notify.ts";
 import { loadState, readMachineId } from "./state.ts";
 import { findUnderlay, ifaceFlagProblem } from "./underlay.ts";
@@ -75,11 +76,11 @@ async function main(): Promise<number> {
   if (ifaceProblem) throw new Error(ifaceProblem);
   const prefix = flannelAnnotationKeys(flags.kubeAnnotationPrefix);
   if ("error" in prefix) throw new Error(`--kube-annotation-prefix: ${prefix.error}`);
-  const kubeConfig = loadKubeConfig({
+  const endpoint = await loadApiEndpoint({
     kubeconfigFile: flags.kubeconfigFile,
     apiUrl: flags.kubeApiUrl,
   });
-  const api = createNodeApi(kubeConfig, { userAgent: flags.userAgent, logger: log });
+  const api = createNodeApi(endpoint, { userAgent: flags.userAgent, logger: log });
 
   const stop = new AbortController();
   for (const signal of ["SIGTERM", "SIGINT"] as const) {
@@ -131,6 +132,7 @@ async function main(): Promise<number> {
     log,
     kernelChanges,
     onReady: (summary) => notifier?.notify(`READY=1\nSTATUS=${summary}`),
+    releaseMemory,
   });
 
   const vni = netConf.backend.vni;

@@ -34,6 +34,8 @@ export interface PeerSyncOptions {
   onOwnNode?: (node: NodeView) => void;
   /** After each full pass over the kernel. */
   onReconciled?: (report: ReconcileReport) => void;
+  /** Once a node list is in the table, on disk and in the kernel: its garbage can go. */
+  afterList?: () => void;
 }
 
 /** One piece of work for the queue. */
@@ -152,9 +154,8 @@ export class PeerSync implements NodeInformerHandlers {
       changes: outcome.changes,
       persist: outcome.changes.length > 0,
       full: { collectGarbage: outcome.authoritative },
+      done: () => this.#options.afterList?.(),
     });
-    // The list's JSON is garbage now; collecting it at once keeps it from staying resident.
-    (globalThis as { gc?: () => void }).gc?.();
   }
 
   onUpsert(node: NodeView): void {

@@ -54,6 +54,7 @@ export interface HarnessOptions {
   backendMTU?: number;
   /** More daemon options (flags). */
   daemon?: Partial<DaemonOptions>;
+  releaseMemory?: () => void;
 }
 
 /** The Node objects of the cluster: this node (edge-1, without annotations) and two peers. */
@@ -103,6 +104,7 @@ export async function daemonHarness(options: HarnessOptions = {}): Promise<Harne
       log,
       kernelChanges: options.kernelChanges === false ? undefined : kernel.changes(),
       writeState: options.writeState,
+      releaseMemory: options.releaseMemory,
     });
   const harness: Harness = {
     dir,

@@ -54,6 +54,23 @@ Deno.test("daemon: a peer added by a watch event is on disk within 100 ms of rea
   await h.until("edge-4 on disk", async () => (await h.savedPeers()).includes("edge-4"), 100);
 });
 
+Deno.test("daemon: the memory a node list leaves behind is released once the list is in the kernel, not per event", async () => {
+  const routedAtRelease: string[][] = [];
+  const holder: { h?: Awaited<ReturnType<typeof daemonHarness>> } = {};
+  await using h = await daemonHarness({
+    releaseMemory: () => routedAtRelease.push(holder.h!.routedPeers()),
+  });
+  holder.h = h;
+  seedCluster(h.api);
+  await h.daemon.start();
+  await h.until("the list released", () => routedAtRelease.length === 1);
+  assert.deepEqual(routedAtRelease, [["edge-2", "edge-3"]], "after the list reached the kernel");
+  h.api.put(flannelNode("edge-4", 4));
+  await h.until("edge-4 routed", () => h.routedPeers().includes("edge-4"));
+  await h.daemon.resync();
+  assert.equal(routedAtRelease.length, 1, "a watch event or a resync releases nothing");
+});
+
 Deno.test("daemon: a list that lacks this node, an older list, 404s and an unreachable API remove nothing", async () => {
   await using h = await daemonHarness();
   seedCluster(h.api);
