@@ -1,7 +1,8 @@
 /**
  * Builds what ships.
  *
- *   deno task bundle            dist/keepnet-ipam.js, dist/keepnet-vtepd.js (deno bundle)
+ *   deno task bundle            dist/keepnet-ipam.js, dist/keepnet-vtepd/ (deno bundle; main.js
+ *                               and the chunks it imports)
  *   deno task build             the bundles, then `deno compile` of each for both targets:
  *                               dist/bin/<arch>/keepnet-ipam, dist/bin/<arch>/keepnet-vtepd
  *   deno task build --target x86_64-unknown-linux-gnu    one target only
@@ -43,13 +44,19 @@ async function run(args: string[]): Promise<{ code: number; stderr: string }> {
 /** Bundles every program into one JavaScript file under dist/. */
 export async function bundleAll(): Promise<void> {
   for (const program of Object.values(PROGRAMS)) {
+    if (program.chunkDir) {
+      // Chunk names carry content hashes: clear out the previous build's.
+      await Deno.remove(`${ROOT}/${program.chunkDir}`, { recursive: true }).catch(() => {});
+    }
+    const output = program.chunkDir
+      ? ["--code-splitting", "--outdir", program.chunkDir]
+      : ["-o", program.bundle];
     const result = await run([
       "bundle",
       "--quiet",
       "--platform=deno",
       "--minify",
-      "-o",
-      program.bundle,
+      ...output,
       program.entry,
     ]);
     if (result.code !== 0) {

@@ -22,7 +22,7 @@ case "${1:-}" in
   read -r -a ipam_flags <<<"$(flags ipam)"
   read -r -a vtepd_flags <<<"$(flags vtepd)"
   ipam=("$deno" run --quiet --no-prompt --no-config "${ipam_flags[@]}" "$PWD/dist/keepnet-ipam.js")
-  vtepd=("$deno" run --quiet --no-prompt --no-config "${vtepd_flags[@]}" "$PWD/dist/keepnet-vtepd.js")
+  vtepd=("$deno" run --quiet --no-prompt --no-config "${vtepd_flags[@]}" "$PWD/dist/keepnet-vtepd/main.js")
   ;;
 "" | -*)
   echo "usage: $0 DIR [-SUFFIX] | --bundles" >&2

@@ -1,5 +1,6 @@
 /**
- * The build: each program is bundled into one file, `deno compile` bakes in exactly the
+ * The build: each program is bundled (keepnet-vtepd in chunks, its Kubernetes client behind a
+ * dynamic import), `deno compile` bakes in exactly the
  * permission set (and runtime flags) defined in deno.json / scripts/programs.ts for both
  * targets, the tasks that run from source grant the same, and a missing denort base binary
  * fails with one clear message.
@@ -47,6 +48,56 @@ Deno.test("the keepnet-ipam bundle carries neither the Kubernetes client nor FFI
   const bundle = await Deno.readTextFile(`${ROOT}/${PROGRAMS.ipam.bundle}`);
   assert.doesNotMatch(bundle, /kubernetes-client|KubeConfig|dlopen/);
   assert.match(await Deno.readTextFile(`${ROOT}/${PROGRAMS.vtepd.bundle}`), /dlopen/);
+});
+
+interface GraphModule {
+  specifier: string;
+  local?: string;
+  dependencies?: { code?: { specifier: string }; isDynamic?: boolean }[];
+}
+
+/** The bundle files `entry` loads: statically only, or with its dynamic imports. */
+async function bundleClosure(entry: string, dynamic: boolean): Promise<string[]> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", entry],
+    stdout: "piped",
+  }).output();
+  const modules = (JSON.parse(decoder.decode(output.stdout)) as { modules: GraphModule[] })
+    .modules;
+  const bySpecifier = new Map(modules.map((module) => [module.specifier, module]));
+  const seen = new Set<string>();
+  const visit = (specifier: string) => {
+    const module = bySpecifier.get(specifier);
+    if (!module || seen.has(specifier)) return;
+    seen.add(specifier);
+    for (const dependency of module.dependencies ?? []) {
+      if (dependency.code && (dynamic || !dependency.isDynamic)) visit(dependency.code.specifier);
+    }
+  };
+  visit(new URL(`file://${entry}`).href);
+  return [...seen].map((specifier) => bySpecifier.get(specifier)!.local!).filter(Boolean);
+}
+
+Deno.test("keepnet-vtepd's bundle evaluates @kubernetes/client-node only when a kubeconfig is read", async () => {
+  const entry = `${ROOT}/${PROGRAMS.vtepd.bundle}`;
+  const usesClientNode = async (files: string[]) => {
+    const texts = await Promise.all(files.map((file) => Deno.readTextFile(file)));
+    return texts.some((text) => text.includes("loadFromCluster"));
+  };
+  const atStart = await bundleClosure(entry, false);
+  assert.ok(atStart.length > 0);
+  assert.equal(await usesClientNode(atStart), false, "nothing loaded at start holds KubeConfig");
+  const everything = await bundleClosure(entry, true);
+  assert.ok(
+    await usesClientNode(everything),
+    "the kubeconfig chunk is part of what compile embeds",
+  );
+  // deno compile embeds what the graph reaches: every chunk file in the bundle directory.
+  const chunks: string[] = [];
+  for await (const file of Deno.readDir(`${ROOT}/${PROGRAMS.vtepd.chunkDir}`)) {
+    chunks.push(`${ROOT}/${PROGRAMS.vtepd.chunkDir}/${file.name}`);
+  }
+  assert.deepEqual([...everything].sort(), chunks.sort());
 });
 
 Deno.test({
