@@ -2,13 +2,15 @@
  * Benchmark of keepnet-vtepd with a large cluster, in a lab of network namespaces:
  *
  *  - start to data plane ready with N peers (default 1000) in the API: from spawning the daemon
- *    (the bundle dist/keepnet-vtepd.js, with the compiled binary's permissions) until every
+ *    (the bundle dist/keepnet-vtepd/, with the compiled binary's permissions) until every
  *    peer's neighbour, FDB entry and route is in the kernel;
  *  - the time the daemon spends programming those N × 3 entries, against `ip -batch` and
  *    `bridge -batch` applying the same entries to the same kind of device (the kernel's floor);
  *  - how long a peer's annotation change takes to reach the kernel (median of 20 changes,
  *    timed with `ip monitor` in the node's namespace);
- *  - the daemon's resident memory with N peers after start-up.
+ *  - the daemon's resident memory with N peers after start-up, reaching the API by a bare URL
+ *    (a yurthub) and by a kubeconfig (which loads @kubernetes/client-node), split into private
+ *    anonymous memory and pages of the mapped binary and libraries.
  *
  *   deno task bench:vtepd [--peers 1000]
  *
@@ -60,9 +62,44 @@ function peerNode(p: ReturnType<typeof peer>, index: number, mac = p.mac) {
   };
 }
 
-async function rssKiB(pid: number): Promise<number> {
+interface Memory {
+  /** Resident set, KiB. */
+  rss: number;
+  /** Of that, private anonymous memory (heaps, stacks) and pages of mapped files (the binary). */
+  anon: number;
+  file: number;
+}
+
+async function memoryOf(pid: number): Promise<Memory> {
   const status = await Deno.readTextFile(`/proc/${pid}/status`);
-  return Number(status.match(/^VmRSS:\s+(\d+) kB/m)?.[1] ?? 0);
+  const kib = (field: string) =>
+    Number(status.match(new RegExp(`^${field}:\\s+(\\d+) kB`, "m"))?.[1] ?? 0);
+  return { rss: kib("VmRSS"), anon: kib("RssAnon"), file: kib("RssFile") };
+}
+
+/** A kubeconfig for the lab's API with a token user: the daemon then loads client-node. */
+async function writeKubeconfig(path: string, server: string): Promise<void> {
+  await Deno.writeTextFile(
+    path,
+    JSON.stringify({
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: [{ name: "lab", cluster: { server } }],
+      users: [{ name: "bench", user: { token: "bench" } }],
+      contexts: [{ name: "lab", context: { cluster: "lab", user: "bench" } }],
+      "current-context": "lab",
+    }),
+  );
+}
+
+/** Waits until the daemon's log shows its `n`th node list in the kernel, then settles. */
+async function settledAfterList(node: ReturnType<Lab["node"]>, n: number): Promise<string> {
+  const log = await waitFor(`node list ${n} applied`, async () => {
+    const text = await node.log();
+    return (text.match(/node list applied/g) ?? []).length >= n ? text : undefined;
+  }, 60_000);
+  await new Promise((resolve) => setTimeout(resolve, 3000)); // settle: state file, publisher
+  return log;
 }
 
 /** Peers whose route is in the kernel (the route is programmed last). */
@@ -176,10 +213,20 @@ if (import.meta.main) {
   const programmingMs = Number(
     log.match(/kernel reconciled with the peer table peers=\d+ changed=[1-9]\d* .* ms=(\d+)/)?.[1],
   );
-  await new Promise((resolve) => setTimeout(resolve, 3000)); // settle: state file, publisher
+  await settledAfterList(node, 1);
   // `ip netns exec` execs deno, so the spawned process is the daemon itself.
-  const rss = await rssKiB(daemon.pid);
+  const bareUrl = await memoryOf(daemon.pid);
   const latencies = await annotationLatency(lab, peers, 20);
+  await node.stopVtepd("SIGTERM");
+
+  // The same node restarted with a kubeconfig (its token user, the same server).
+  const kubeconfig = `${node.diskDir}/bench-kubeconfig`;
+  await writeKubeconfig(kubeconfig, lab.api.url);
+  const restarted = node.startVtepd(["--log-level=info", `--kubeconfig-file=${kubeconfig}`], {
+    bundle: true,
+  });
+  await settledAfterList(node, 2);
+  const withKubeconfig = await memoryOf(restarted.pid);
   await node.stopVtepd("SIGTERM");
   const floorMs = await ipBatchFloor(lab, peers);
 
@@ -200,7 +247,17 @@ if (import.meta.main) {
       median(latencies).toFixed(1)
     } ms |`,
   );
-  console.log(
-    `| resident memory with ${count} peers after start-up | ${(rss / 1024).toFixed(1)} MiB |`,
-  );
+  const mib = (kib: number) => `${(kib / 1024).toFixed(1)} MiB`;
+  for (
+    const [how, memory] of [["a bare URL (yurthub)", bareUrl], [
+      "a kubeconfig",
+      withKubeconfig,
+    ]] as const
+  ) {
+    console.log(
+      `| resident memory with ${count} peers after start-up, API by ${how} | ${
+        mib(memory.rss)
+      } (anonymous ${mib(memory.anon)}, binary and libraries ${mib(memory.file)}) |`,
+    );
+  }
 }
