@@ -82,6 +82,11 @@ export interface DaemonOptions {
   blackholeRoute?: boolean;
   /** `--set-node-network-unavailable` (default true): keep the condition False. */
   setNodeNetworkUnavailable?: boolean;
+  /**
+   * When a quiet node watch is checked with a GET of this node, and how long that may take
+   * (node_informer.ts; tests shorten them).
+   */
+  apiProbe?: { afterMs?: number; timeoutMs?: number };
 }
 
 export interface DaemonDeps {
@@ -679,7 +684,13 @@ export class VtepDaemon {
         if (connected) this.#log.info("API reachable");
         else this.#log.info("API unreachable; data plane kept as is");
       },
-    }, { logger: this.#log });
+    }, {
+      logger: this.#log,
+      // A link that died silently leaves the watch open and quiet: a GET of this node shows it.
+      probe: (signal) => this.#api.getNode(this.#options.nodeName, signal),
+      probeAfterMs: this.#options.apiProbe?.afterMs,
+      probeTimeoutMs: this.#options.apiProbe?.timeoutMs,
+    });
     this.#informer.start();
   }
 

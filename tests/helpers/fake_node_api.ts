@@ -35,8 +35,13 @@ export type ReadMode =
   | { kind: "stale"; snapshot: Snapshot }
   /** 404 NotFound for everything (a cache that never saw these objects). */
   | { kind: "not-cached" }
-  /** No answer at all (the API is unreachable). */
-  | { kind: "unreachable" };
+  /** No answer at all (the API is unreachable: connections are refused). */
+  | { kind: "unreachable" }
+  /**
+   * A link that died silently: requests hang until their caller gives up, and open watches stay
+   * open and deliver nothing.
+   */
+  | { kind: "silent" };
 
 export interface Snapshot {
   resourceVersion: string;
@@ -58,6 +63,8 @@ export class FakeNodeApi implements NodeApi {
   readonly #nodes = new Map<string, NodeObject>();
   #resourceVersion = 100;
   #watchers = new Set<Watcher>();
+  /** Every event, so that a watch from a resourceVersion gets what happened since. */
+  readonly #history: { resourceVersion: number; event: WatchEvent }[] = [];
   /** How reads are answered. */
   reads: ReadMode = { kind: "live" };
   /** PATCHes are answered with the node as it was and not applied (yurthub offline). */
@@ -141,7 +148,8 @@ export class FakeNodeApi implements NodeApi {
     }
   }
 
-  #emit(event: WatchEvent): void {
+  #emit(event: WatchEvent & { type: "ADDED" | "MODIFIED" | "DELETED" }): void {
+    this.#history.push({ resourceVersion: this.#resourceVersion, event });
     if (this.reads.kind !== "live") return;
     for (const watcher of this.#watchers) watcher.request.onEvent(event);
   }
@@ -156,11 +164,23 @@ export class FakeNodeApi implements NodeApi {
         throw new ApiError(404, "NotFound", "the server could not find the requested resource");
       case "unreachable":
         throw new ApiUnreachableError("connect ECONNREFUSED");
+      case "silent":
+        throw new Error("silent reads hang; see #hang");
     }
   }
 
-  getNode(name: string): Promise<NodeView> {
+  /** A request on a dead link: no answer until the caller aborts it. */
+  #hang<T>(signal: AbortSignal | undefined): Promise<T> {
+    return new Promise((_resolve, reject) => {
+      const timedOut = () => reject(new ApiUnreachableError("no answer (the link is dead)"));
+      if (signal?.aborted) timedOut();
+      else signal?.addEventListener("abort", timedOut, { once: true });
+    });
+  }
+
+  getNode(name: string, signal?: AbortSignal): Promise<NodeView> {
     this.requests.push(`get ${name}`);
+    if (this.reads.kind === "silent") return this.#hang(signal);
     try {
       const node = this.#read().nodes.find((candidate) => candidate.metadata.name === name);
       if (!node) throw new ApiError(404, "NotFound", `nodes "${name}" not found`);
@@ -170,8 +190,9 @@ export class FakeNodeApi implements NodeApi {
     }
   }
 
-  listNodes(): Promise<NodeList> {
+  listNodes(signal?: AbortSignal): Promise<NodeList> {
     this.requests.push("list");
+    if (this.reads.kind === "silent") return this.#hang(signal);
     try {
       const { nodes, resourceVersion } = this.#read();
       return Promise.resolve({
@@ -191,6 +212,9 @@ export class FakeNodeApi implements NodeApi {
     if (this.reads.kind === "not-cached") {
       return Promise.reject(new ApiError(404, "NotFound", "not cached"));
     }
+    if (this.reads.kind === "silent") {
+      return this.#hang<WatchEnd>(request.signal).catch(() => "aborted");
+    }
     return new Promise((resolve) => {
       const watcher: Watcher = {
         request,
@@ -204,6 +228,13 @@ export class FakeNodeApi implements NodeApi {
       request.signal?.addEventListener("abort", onAbort, { once: true });
       this.#watchers.add(watcher);
       request.onOpen?.();
+      // As the API server does: what happened after the version asked for, then live events.
+      const from = Number(request.resourceVersion);
+      if (request.resourceVersion && from > 0) {
+        for (const past of this.#history) {
+          if (past.resourceVersion > from) request.onEvent(past.event);
+        }
+      }
     });
   }
 
@@ -211,8 +242,9 @@ export class FakeNodeApi implements NodeApi {
    * Pods are read live in "live" and "stale" modes (a cache holds a pod as long as it exists);
    * "not-cached" answers 404 and "unreachable" no answer, as for nodes.
    */
-  getPodNodeName(namespace: string, name: string): Promise<string> {
+  getPodNodeName(namespace: string, name: string, signal?: AbortSignal): Promise<string> {
     this.requests.push(`get pod ${namespace}/${name}`);
+    if (this.reads.kind === "silent") return this.#hang(signal);
     if (this.reads.kind === "unreachable") {
       return Promise.reject(new ApiUnreachableError("connect ECONNREFUSED"));
     }
@@ -225,8 +257,14 @@ export class FakeNodeApi implements NodeApi {
     return Promise.resolve(nodeName);
   }
 
-  patchNodeStatus(name: string, patch: object, kind: PatchKind): Promise<NodeView> {
+  patchNodeStatus(
+    name: string,
+    patch: object,
+    kind: PatchKind,
+    signal?: AbortSignal,
+  ): Promise<NodeView> {
     this.requests.push(`patch ${name}`);
+    if (this.reads.kind === "silent") return this.#hang(signal);
     try {
       const current = this.#read().nodes.find((candidate) => candidate.metadata.name === name);
       if (!current) throw new ApiError(404, "NotFound", `nodes "${name}" not found`);
