@@ -5,8 +5,9 @@
  * - each fault of scripts/lab_faults.ts, injected with iproute2 on a node whose resync interval
  *   is an hour (so only kernel notifications can repair it): time from the `ip` command's exit
  *   to the entry being back, as `ip` sees it (polled every 5 ms);
- * - the cloud returning after an outage (behind a yurthub, or out of reach), with a node joined
- *   meanwhile: time from the cloud's return to every node routing to the new node.
+ * - the cloud returning after an outage (behind a yurthub, out of reach, or a silently lost
+ *   link), with a node joined meanwhile: time from the cloud's return to every node routing to
+ *   the new node.
  *
  *   deno task bench:repair       (as root)
  *
@@ -55,8 +56,17 @@ async function repairs(): Promise<void> {
   }
 }
 
-/** How the cloud goes away: behind an emptied yurthub cache, or out of reach altogether. */
-type Outage = "yurthub" | "unreachable";
+/**
+ * How the cloud goes away: behind an emptied yurthub cache; out of reach with connections refused
+ * at once; or a link that dies silently (packets vanish both ways, open connections go quiet).
+ */
+type Outage = "yurthub" | "refused" | "silent";
+
+const OUTAGE_NAMES: Record<Outage, string> = {
+  yurthub: "behind an empty yurthub cache",
+  refused: "API unreachable, connections refused",
+  silent: "link lost silently",
+};
 
 async function reconnect(outage: Outage): Promise<void> {
   const times: number[] = [];
@@ -71,9 +81,11 @@ async function reconnect(outage: Outage): Promise<void> {
       );
     }
     if (outage === "yurthub") await lab.api.setYurthubMode({ mode: "uncached" });
-    else for (const node of nodes) await node.cutApi();
-    // Long enough for every retry to have backed off as far as it goes.
-    await new Promise((resolve) => setTimeout(resolve, 8000));
+    else if (outage === "refused") { for (const node of nodes) await node.cutApi(); }
+    else for (const node of nodes) await node.cutApiSilently();
+    // Long enough for every retry to have backed off as far as it goes, and for a quiet watch
+    // to have been found dead.
+    await new Promise((resolve) => setTimeout(resolve, 12_000));
     await lab.api.control({
       op: "createNode",
       node: {
@@ -103,7 +115,7 @@ async function reconnect(outage: Outage): Promise<void> {
   }
   console.log(
     `\ncloud back after an outage (${
-      outage === "yurthub" ? "behind an empty yurthub cache" : "API unreachable"
+      OUTAGE_NAMES[outage]
     }) → every node routes to a node that joined meanwhile: median ${
       median(times).toFixed(0)
     } ms, max ${Math.max(...times).toFixed(0)} ms (${ROUNDS} rounds)`,
@@ -113,5 +125,6 @@ async function reconnect(outage: Outage): Promise<void> {
 if (import.meta.main) {
   await repairs();
   await reconnect("yurthub");
-  await reconnect("unreachable");
+  await reconnect("refused");
+  await reconnect("silent");
 }

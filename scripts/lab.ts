@@ -407,8 +407,29 @@ export class LabNode {
     await this.netns.check(["ip", "route", "replace", "prohibit", `${LAN_GATEWAY}/32`]);
   }
 
+  /**
+   * Cuts the node off from the API server the way a lost link usually does: the packets vanish
+   * both ways (an nftables drop in the node's namespace), so nothing is refused and open
+   * connections just go quiet.
+   */
+  async cutApiSilently(): Promise<void> {
+    const table = "inet keepnet-lab-cut";
+    await this.netns.check(["nft", `add table ${table}`]);
+    for (const [chain, hook, match] of [["out", "output", "daddr"], ["in", "input", "saddr"]]) {
+      await this.netns.check([
+        "nft",
+        `add chain ${table} ${chain} { type filter hook ${hook} priority 0 ; ` +
+        `ip ${match} ${LAN_GATEWAY} tcp ${
+          match === "daddr" ? "dport" : "sport"
+        } ${API_PORT} drop ; }`,
+      ]);
+    }
+  }
+
+  /** Ends either kind of cut. */
   async restoreApi(): Promise<void> {
-    await this.netns.check(["ip", "route", "del", "prohibit", `${LAN_GATEWAY}/32`]);
+    await this.netns.run(["ip", "route", "del", "prohibit", `${LAN_GATEWAY}/32`]);
+    await this.netns.run(["nft", "delete table inet keepnet-lab-cut"]);
   }
 
   /** One ICMP echo from `pod` to `ip`; true when answered. */
