@@ -417,7 +417,9 @@ export class VtepDaemon {
    * both come (undefined if stopped).
    */
   async #fetchOwnLeases(): Promise<NodeView | undefined> {
-    const backoff = new Backoff({ initialMs: 1000, maxMs: 30_000 });
+    // Pods wait for subnet.env until this succeeds: a new node gets its pod CIDR from the
+    // controller manager moments after it joins, so ask again every few seconds, not minutes.
+    const backoff = new Backoff({ initialMs: 1000, maxMs: 5000 });
     let lastProblem = "";
     for (;;) {
       let problem: string;
