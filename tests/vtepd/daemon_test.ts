@@ -286,3 +286,22 @@ Deno.test("daemon: --set-node-network-unavailable=false leaves the NetworkUnavai
     );
   }
 });
+
+Deno.test("daemon: a silently dead API link shows in its status, removes nothing, and a node that joined meanwhile arrives once the API answers", async () => {
+  await using h = await daemonHarness({ daemon: { apiProbe: { afterMs: 100, timeoutMs: 100 } } });
+  seedCluster(h.api);
+  await h.daemon.start();
+  await h.until("two peers routed", () => h.routedPeers().length === 2);
+  assert.equal(h.daemon.status().apiReachable, true);
+
+  h.api.reads = { kind: "silent" };
+  await h.until("the lost link noticed", () => !h.daemon.status().apiReachable, 2000);
+  h.api.put(flannelNode("edge-4", 4));
+  await h.daemon.resync();
+  assert.deepEqual(h.routedPeers(), ["edge-2", "edge-3"]);
+
+  h.api.reads = { kind: "live" };
+  await h.until("edge-4 routed", () => h.routedPeers().includes("edge-4"), 2000);
+  assert.equal(h.daemon.status().apiReachable, true);
+  assert.deepEqual(await h.savedPeers(), ["edge-2", "edge-3", "edge-4"]);
+});
