@@ -28,7 +28,12 @@ export interface NodeView {
   annotations: Readonly<Record<string, string>>;
   /** `spec.podCIDRs`, or `[spec.podCIDR]` when that list is empty; unvalidated text. */
   podCIDRs: readonly string[];
-  conditions: readonly NodeCondition[];
+  /**
+   * The `NetworkUnavailable` condition, the only one keepnet reads. The others are the kubelet's
+   * (Ready, pressure conditions, with messages and timestamps): kept for 1000 peers they would
+   * hold about a megabyte for nothing.
+   */
+  networkUnavailable?: NodeCondition;
 }
 
 type JsonObject = Record<string, unknown>;
@@ -58,21 +63,19 @@ function podCIDRsOf(spec: JsonObject): string[] {
   return single ? [single] : [];
 }
 
-function conditionsOf(status: JsonObject): NodeCondition[] {
-  if (!Array.isArray(status.conditions)) return [];
-  const conditions: NodeCondition[] = [];
+function conditionOf(status: JsonObject, type: string): NodeCondition | undefined {
+  if (!Array.isArray(status.conditions)) return undefined;
   for (const entry of status.conditions) {
     const object = asObject(entry);
-    const type = asString(object?.type);
-    if (!object || !type) continue;
+    if (!object || asString(object.type) !== type) continue;
     const condition: NodeCondition = { type, status: asString(object.status) ?? "" };
     for (const field of ["reason", "message", "lastHeartbeatTime", "lastTransitionTime"] as const) {
       const text = asString(object[field]);
       if (text !== undefined) condition[field] = text;
     }
-    conditions.push(condition);
+    return condition;
   }
-  return conditions;
+  return undefined;
 }
 
 /** Decodes a Node object from the API; an error only when it has no name. */
@@ -82,16 +85,16 @@ export function parseNode(object: unknown): Result<NodeView> {
   const metadata = asObject(node.metadata) ?? {};
   const name = asString(metadata.name);
   if (!name) return { error: "node has no metadata.name" };
-  return {
-    ok: {
-      name,
-      uid: asString(metadata.uid) ?? "",
-      resourceVersion: asString(metadata.resourceVersion) ?? "",
-      annotations: stringEntries(metadata.annotations),
-      podCIDRs: podCIDRsOf(asObject(node.spec) ?? {}),
-      conditions: conditionsOf(asObject(node.status) ?? {}),
-    },
+  const view: NodeView = {
+    name,
+    uid: asString(metadata.uid) ?? "",
+    resourceVersion: asString(metadata.resourceVersion) ?? "",
+    annotations: stringEntries(metadata.annotations),
+    podCIDRs: podCIDRsOf(asObject(node.spec) ?? {}),
   };
+  const networkUnavailable = conditionOf(asObject(node.status) ?? {}, "NetworkUnavailable");
+  if (networkUnavailable) view.networkUnavailable = networkUnavailable;
+  return { ok: view };
 }
 
 /**
@@ -125,9 +128,4 @@ export function podCIDROf(node: NodeView, family: Family): Result<string> {
 /** The node's IPv4 pod CIDR (see podCIDROf). */
 export function ipv4PodCIDR(node: NodeView): Result<string> {
   return podCIDROf(node, 4);
-}
-
-/** The condition of `type`, if the node has one. */
-export function findCondition(node: NodeView, type: string): NodeCondition | undefined {
-  return node.conditions.find((condition) => condition.type === type);
 }

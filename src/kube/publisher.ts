@@ -18,7 +18,7 @@
 import type { Logger } from "../log/log.ts";
 import type { NodeApi } from "./api.ts";
 import { Backoff, type BackoffOptions, sleep } from "./backoff.ts";
-import { findCondition, type NodeView } from "./node.ts";
+import type { NodeView } from "./node.ts";
 
 /** Annotations the node must carry, given the node as it is now. */
 export type DesiredAnnotations = (node: NodeView) => Readonly<Record<string, string>>;
@@ -178,7 +178,7 @@ export class NodePublisher {
       }
     }
     const condition = this.#networkAvailable &&
-      findCondition(node, "NetworkUnavailable")?.status !== "False";
+      node.networkUnavailable?.status !== "False";
     if (count === 0 && !condition) return undefined;
     return count > 0 ? { annotations: changed, condition } : { condition };
   }

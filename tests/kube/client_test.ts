@@ -73,10 +73,9 @@ Deno.test("client: status PATCH is sent as strategic or merge patch, as asked", 
       { status: { conditions: [condition] } },
       "strategic",
     );
-    assert.deepEqual(strategic.conditions.map((entry) => entry.type), [
-      "Ready",
-      "NetworkUnavailable",
-    ]);
+    assert.deepEqual(strategic.networkUnavailable, condition);
+    const stored = server.node("n1")!.status.conditions as { type: string }[];
+    assert.deepEqual(stored.map((entry) => entry.type), ["Ready", "NetworkUnavailable"]);
     const merged = await api.patchNodeStatus(
       "n1",
       { metadata: { annotations: { m: "1" } } },

@@ -1,6 +1,6 @@
 import "../helpers/ipv6.ts";
 import assert from "node:assert/strict";
-import { findCondition, ipv4PodCIDR, type NodeView, parseNode } from "../../src/kube/node.ts";
+import { ipv4PodCIDR, type NodeView, parseNode } from "../../src/kube/node.ts";
 import { bareNode, flannelNode } from "./fixtures.ts";
 
 Deno.test("parseNode: the fields keepnet uses, from the wire format", () => {
@@ -15,7 +15,6 @@ Deno.test("parseNode: the fields keepnet uses, from the wire format", () => {
     resourceVersion: "42",
     annotations: wire.metadata.annotations,
     podCIDRs: ["10.244.3.0/24"],
-    conditions: wire.status.conditions,
   });
 });
 
@@ -23,7 +22,7 @@ Deno.test("parseNode: lenient about everything but the name", () => {
   const parsed = parseNode({
     metadata: { name: "odd", annotations: { good: "yes", bad: 7, worse: null }, uid: 5 },
     spec: { podCIDRs: [], podCIDR: "10.0.0.0/24" },
-    status: { conditions: [{ type: "Ready" }, { status: "True" }, "junk"] },
+    status: { conditions: [{ type: "NetworkUnavailable" }, { status: "True" }, "junk"] },
   });
   assert.ok("ok" in parsed);
   assert.deepEqual(parsed.ok, {
@@ -32,7 +31,7 @@ Deno.test("parseNode: lenient about everything but the name", () => {
     resourceVersion: "",
     annotations: { good: "yes" },
     podCIDRs: ["10.0.0.0/24"],
-    conditions: [{ type: "Ready", status: "" }],
+    networkUnavailable: { type: "NetworkUnavailable", status: "" },
   });
   for (const junk of [null, "node", [], {}, { metadata: { name: "" } }, { metadata: 3 }]) {
     assert.ok("error" in parseNode(junk), JSON.stringify(junk));
@@ -73,8 +72,19 @@ Deno.test("ipv4PodCIDR: errors for none, more than two, invalid or IPv6 only", (
   }
 });
 
-Deno.test("findCondition: by type", () => {
-  const node = withCIDRs("10.0.0.0/24");
-  assert.equal(findCondition(node, "Ready")?.status, "True");
-  assert.equal(findCondition(node, "NetworkUnavailable"), undefined);
+Deno.test("parseNode: of the conditions only NetworkUnavailable is kept, whole", () => {
+  const unavailable = {
+    type: "NetworkUnavailable",
+    status: "False",
+    reason: "FlannelIsUp",
+    message: "Flannel is running on this node",
+    lastHeartbeatTime: "2026-01-01T00:00:00Z",
+    lastTransitionTime: "2026-01-01T00:00:00Z",
+  };
+  const parsed = parseNode(
+    flannelNode("edge-1", 3, { conditions: [{ type: "Ready", status: "True" }, unavailable] }),
+  );
+  assert.ok("ok" in parsed);
+  assert.deepEqual(parsed.ok.networkUnavailable, unavailable);
+  assert.equal(withCIDRs("10.0.0.0/24").networkUnavailable, undefined, "a Ready condition alone");
 });
