@@ -86,21 +86,7 @@ async function reconnect(outage: Outage): Promise<void> {
     // Long enough for every retry to have backed off as far as it goes, and for a quiet watch
     // to have been found dead.
     await new Promise((resolve) => setTimeout(resolve, 12_000));
-    await lab.api.control({
-      op: "createNode",
-      node: {
-        metadata: {
-          name: `edge-9`,
-          annotations: {
-            "flannel.alpha.coreos.com/kube-subnet-manager": "true",
-            "flannel.alpha.coreos.com/backend-type": "vxlan",
-            "flannel.alpha.coreos.com/backend-data": '{"VNI":1,"VtepMAC":"0e:99:99:99:99:99"}',
-            "flannel.alpha.coreos.com/public-ip": "192.168.50.19",
-          },
-        },
-        spec: { podCIDR: "10.244.9.0/24", podCIDRs: ["10.244.9.0/24"] },
-      },
-    });
+    await lab.api.createFlannelNode(9);
     const back = performance.now();
     if (outage === "yurthub") await lab.api.setYurthubMode({ mode: "online" });
     else for (const node of nodes) await node.restoreApi();

@@ -108,6 +108,29 @@ export class LabApi {
     return node?.metadata?.annotations ?? {};
   }
 
+  /**
+   * A node joins in the cloud only, running flannel elsewhere: `edge-<index>` (index 1–9) with
+   * pod CIDR 10.244.<index>.0/24, public IP 192.168.50.1<index> and VTEP MAC 0e:<index>…
+   */
+  async createFlannelNode(index: number): Promise<void> {
+    const mac = Array(5).fill(`${index}${index}`).join(":");
+    await this.control({
+      op: "createNode",
+      node: {
+        metadata: {
+          name: `edge-${index}`,
+          annotations: {
+            "flannel.alpha.coreos.com/kube-subnet-manager": "true",
+            "flannel.alpha.coreos.com/backend-type": "vxlan",
+            "flannel.alpha.coreos.com/backend-data": `{"VNI":1,"VtepMAC":"0e:${mac}"}`,
+            "flannel.alpha.coreos.com/public-ip": `192.168.50.1${index}`,
+          },
+        },
+        spec: { podCIDR: `10.244.${index}.0/24`, podCIDRs: [`10.244.${index}.0/24`] },
+      },
+    });
+  }
+
   /** The cloud now, for serveSnapshot later (see TestApiServer.snapshot). */
   snapshot(): Promise<CacheSnapshot> {
     return this.control({ op: "snapshot" });

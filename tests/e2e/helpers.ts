@@ -9,6 +9,11 @@ import { type Lab, type LabNode, waitFor } from "../../scripts/lab.ts";
 /** Test options for tests that start background processes the lab stops itself. */
 export const E2E = { sanitizeOps: false, sanitizeResources: false } as const;
 
+/** The daemon's log since its last start. */
+export async function sinceStart(node: LabNode): Promise<string> {
+  return (await node.log()).split("keepnet-vtepd starting").at(-1)!;
+}
+
 /** Waits until `node`'s kernel has an overlay route (of `family`) to every one of `peers`. */
 export async function waitForPeers(
   node: LabNode,

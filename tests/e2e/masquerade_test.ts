@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { Lab, type LabNode, OUTSIDE_HOST, waitFor } from "../../scripts/lab.ts";
-import { E2E, pingAcross, waitForPeers } from "./helpers.ts";
+import { E2E, pingAcross, sinceStart, waitForPeers } from "./helpers.ts";
 
 const MASQ = ["--ip-masq", "--iptables-resync=1"];
 
@@ -63,7 +63,7 @@ Deno.test({
       async () => /MASQUERADE/.test(await postrouting(edge1)) ? true : undefined,
       10_000,
     );
-    const since = (await edge1.log()).split("keepnet-vtepd starting").at(-1)!;
+    const since = await sinceStart(edge1);
     assert.doesNotMatch(since, /API reachable/, "installed without the API");
     const back = await edge1.addPod("web-0");
     assert.ok(await edge1.ping(back, OUTSIDE_HOST), "the pod reaches the outside again, offline");

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { Lab, waitFor } from "../../scripts/lab.ts";
-import { E2E, waitForPeers } from "./helpers.ts";
+import { E2E, sinceStart, waitForPeers } from "./helpers.ts";
 
 Deno.test({
   name: "POD_NAME: the node name comes from the pod, then from the state file at an offline reboot",
@@ -36,7 +36,7 @@ Deno.test({
     await edge1.cutApi();
     edge1.startVtepd(args, { onlyArgs: true, env });
     await waitForPeers(edge1, [edge2]);
-    const since = (await edge1.log()).split("keepnet-vtepd starting").at(-1)!;
+    const since = await sinceStart(edge1);
     assert.match(since, /node name from the state file .*node=edge-1/);
     assert.doesNotMatch(since, /node name from the pod/);
   },

@@ -7,14 +7,9 @@
  */
 import assert from "node:assert/strict";
 import { Lab, type LabNode, waitFor } from "../../scripts/lab.ts";
-import { E2E, pingAcross, waitForPeers } from "./helpers.ts";
+import { E2E, pingAcross, sinceStart, waitForPeers } from "./helpers.ts";
 
 const BACKEND_DATA = "flannel.alpha.coreos.com/backend-data";
-
-/** The daemon's log since its last start. */
-async function sinceStart(node: LabNode): Promise<string> {
-  return (await node.log()).split("keepnet-vtepd starting").at(-1)!;
-}
 
 Deno.test({
   name: "reconnect: a silently lost cloud link is noticed, and its return converges in 5 s",
@@ -42,21 +37,7 @@ Deno.test({
     assert.deepEqual(await pingAcross(nodes), [], "the overlay works without the cloud");
 
     // Meanwhile, in the cloud: a node joins, and edge-1's backend-data is removed.
-    await lab.api.control({
-      op: "createNode",
-      node: {
-        metadata: {
-          name: "edge-9",
-          annotations: {
-            "flannel.alpha.coreos.com/kube-subnet-manager": "true",
-            "flannel.alpha.coreos.com/backend-type": "vxlan",
-            [BACKEND_DATA]: '{"VNI":1,"VtepMAC":"0e:99:99:99:99:99"}',
-            "flannel.alpha.coreos.com/public-ip": "192.168.50.19",
-          },
-        },
-        spec: { podCIDR: "10.244.9.0/24", podCIDRs: ["10.244.9.0/24"] },
-      },
-    });
+    await lab.api.createFlannelNode(9);
     await lab.api.control({
       op: "mergeNode",
       name: "edge-1",

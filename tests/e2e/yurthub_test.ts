@@ -7,14 +7,9 @@
  */
 import assert from "node:assert/strict";
 import { Lab, type LabNode, waitFor } from "../../scripts/lab.ts";
-import { countPairs, E2E, pingAcross, waitForPeers } from "./helpers.ts";
+import { countPairs, E2E, pingAcross, sinceStart, waitForPeers } from "./helpers.ts";
 
 const BACKEND_DATA = "flannel.alpha.coreos.com/backend-data";
-
-/** The daemon's log since its last start. */
-async function sinceStart(node: LabNode): Promise<string> {
-  return (await node.log()).split("keepnet-vtepd starting").at(-1)!;
-}
 
 async function restartDaemon(node: LabNode): Promise<void> {
   await node.stopVtepd("SIGTERM");
@@ -76,21 +71,7 @@ Deno.test({
     for (const node of nodes) assert.doesNotMatch(await node.log(), /peer removed/);
 
     // Meanwhile in the cloud: edge-4 joined, and someone stripped edge-1's backend-data.
-    await lab.api.control({
-      op: "createNode",
-      node: {
-        metadata: {
-          name: "edge-4",
-          annotations: {
-            "flannel.alpha.coreos.com/kube-subnet-manager": "true",
-            "flannel.alpha.coreos.com/backend-type": "vxlan",
-            [BACKEND_DATA]: '{"VNI":1,"VtepMAC":"0e:44:44:44:44:44"}',
-            "flannel.alpha.coreos.com/public-ip": "192.168.50.14",
-          },
-        },
-        spec: { podCIDR: "10.244.4.0/24", podCIDRs: ["10.244.4.0/24"] },
-      },
-    });
+    await lab.api.createFlannelNode(4);
     await lab.api.control({
       op: "mergeNode",
       name: "edge-1",
