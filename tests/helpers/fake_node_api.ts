@@ -65,6 +65,8 @@ export class FakeNodeApi implements NodeApi {
   #watchers = new Set<Watcher>();
   /** Every event, so that a watch from a resourceVersion gets what happened since. */
   readonly #history: { resourceVersion: number; event: WatchEvent }[] = [];
+  /** Watches from a version at or below this get 410 Expired: their events were compacted away. */
+  #compactedThrough = 0;
   /** How reads are answered. */
   reads: ReadMode = { kind: "live" };
   /** PATCHes are answered with the node as it was and not applied (yurthub offline). */
@@ -146,6 +148,12 @@ export class FakeNodeApi implements NodeApi {
       });
       watcher.end("closed");
     }
+  }
+
+  /** Forgets the event history, as etcd's compaction does: older watches must list again. */
+  compact(): void {
+    this.#history.length = 0;
+    this.#compactedThrough = this.#resourceVersion;
   }
 
   #emit(event: WatchEvent & { type: "ADDED" | "MODIFIED" | "DELETED" }): void {
@@ -230,7 +238,13 @@ export class FakeNodeApi implements NodeApi {
       request.onOpen?.();
       // As the API server does: what happened after the version asked for, then live events.
       const from = Number(request.resourceVersion);
-      if (request.resourceVersion && from > 0) {
+      if (request.resourceVersion && from > 0 && from < this.#compactedThrough) {
+        request.onEvent({
+          type: "ERROR",
+          error: new ApiError(410, "Expired", `too old resource version: ${from}`),
+        });
+        watcher.end("closed");
+      } else if (request.resourceVersion && from > 0) {
         for (const past of this.#history) {
           if (past.resourceVersion > from) request.onEvent(past.event);
         }

@@ -122,17 +122,27 @@ Deno.test("daemon: an authoritative list and a live DELETED event remove peers f
   await h.until("edge-4 gone", () => !h.routedPeers().includes("edge-4"));
   assert.deepEqual(await h.savedPeers(), ["edge-2", "edge-3"]);
 
-  // edge-3 is deleted while the API is out of reach: no event tells; only a current list can.
+  // edge-3 is deleted while the API is out of reach: nothing is removed until the API tells.
   h.api.reads = { kind: "unreachable" };
   h.api.breakWatches();
   h.api.delete("edge-3");
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  const watchesBefore = h.api.requests.length;
+  await h.until("a failed watch", () => h.api.requests.length > watchesBefore, 5000);
+  assert.ok(h.routedPeers().includes("edge-3"), "nothing removed while unreachable");
+  // The watch resumes from the version it knew, and the server replays the DELETED event.
   h.api.reads = { kind: "live" };
-  await h.until("the watch back", () => h.api.activeWatches === 1, 5000);
-  assert.ok(h.routedPeers().includes("edge-3"), "nothing removed without a list");
-  h.api.expireWatches();
-  await h.until("edge-3 gone", () => !h.routedPeers().includes("edge-3"));
+  await h.until("edge-3 gone", () => !h.routedPeers().includes("edge-3"), 5000);
   assert.deepEqual(await h.savedPeers(), ["edge-2"]);
+
+  // edge-2 goes while away, and the server has compacted that event away: only a list can tell.
+  h.api.reads = { kind: "unreachable" };
+  h.api.breakWatches();
+  h.api.delete("edge-2");
+  h.api.compact();
+  h.api.reads = { kind: "live" };
+  await h.until("edge-2 gone", () => h.routedPeers().length === 0, 5000);
+  assert.deepEqual(await h.savedPeers(), []);
+  assert.ok(h.api.requests.filter((r) => r === "list").length >= 2, "listed again after 410");
 });
 
 Deno.test("daemon: a failing disk shows in the status and the log, the kernel is programmed anyway, and the state catches up", async () => {
