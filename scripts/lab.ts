@@ -282,10 +282,10 @@ export class LabNode {
       netns: this.netns.name,
       args: options.onlyArgs ? extraArgs : [...this.vtepdArgs(), ...extraArgs],
     });
-    const log = Deno.openSync(this.logFile, { create: true, append: true });
-    const [program, ...args] = argv;
-    this.vtepd = new Deno.Command(program!, {
-      args,
+    // The daemon appends to its log file itself (sh redirects, then execs it: same PID), so a
+    // line is in the file the moment the daemon wrote it; a copy through a pipe would lag.
+    this.vtepd = new Deno.Command("sh", {
+      args: ["-c", 'exec "$@" 2>>"$0"', this.logFile, ...argv],
       clearEnv: true,
       env: {
         PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
@@ -294,17 +294,8 @@ export class LabNode {
       },
       stdin: "null",
       stdout: "null",
-      stderr: "piped",
+      stderr: "null",
     }).spawn();
-    // Copy stderr (the daemon's log) into the node's log file as it comes (pipeTo buffers).
-    const stderr = this.vtepd.stderr;
-    (async () => {
-      try {
-        for await (const chunk of stderr) await log.write(chunk);
-      } finally {
-        log.close();
-      }
-    })().catch(() => {});
     return this.vtepd;
   }
 

@@ -14,6 +14,17 @@ export async function sinceStart(node: LabNode): Promise<string> {
   return (await node.log()).split("keepnet-vtepd starting").at(-1)!;
 }
 
+/**
+ * Waits until the daemon's log since its last start matches `pattern`, and returns that log: for a
+ * line logged by work that the kernel state a test waited for does not depend on.
+ */
+export async function waitForLog(node: LabNode, pattern: RegExp): Promise<string> {
+  return await waitFor(`${node.name} to log ${pattern}`, async () => {
+    const log = await sinceStart(node);
+    return pattern.test(log) ? log : undefined;
+  });
+}
+
 /** Waits until `node`'s kernel has an overlay route (of `family`) to every one of `peers`. */
 export async function waitForPeers(
   node: LabNode,

@@ -12,6 +12,7 @@ import {
   E2E,
   neighbourMAC,
   pingAcross,
+  waitForLog,
   waitForPeers,
 } from "./helpers.ts";
 
@@ -61,13 +62,7 @@ Deno.test({
 
     // The cloud comes back: the daemon syncs, and the data plane stays as it is.
     await edge1.restoreApi();
-    await waitFor(
-      "edge-1 reconnected",
-      async () =>
-        /API reachable/.test((await edge1.log()).split("lease restored")[1] ?? "")
-          ? true
-          : undefined,
-    );
+    await waitForLog(edge1, /lease restored[^]*API reachable/);
     await waitForPeers(edge1, [edge2, edge3]);
     assert.equal(await advertisedMAC(lab, edge1), mac);
     assert.deepEqual(await pingAcross(nodes), []);

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { Lab, type LabNode, waitFor } from "../../scripts/lab.ts";
-import { E2E, pingAcross, sinceStart, waitForPeers } from "./helpers.ts";
+import { E2E, pingAcross, sinceStart, waitForLog, waitForPeers } from "./helpers.ts";
 
 const BACKEND_DATA = "flannel.alpha.coreos.com/backend-data";
 
@@ -57,7 +57,7 @@ Deno.test({
     const converged = performance.now() - back;
     assert.ok(converged < 5000, `converged ${Math.round(converged)} ms after the link returned`);
     for (const node of nodes) {
-      assert.match(await sinceStart(node), /API unreachable[^]*API reachable/);
+      await waitForLog(node, /API unreachable[^]*API reachable/);
     }
     assert.deepEqual(await pingAcross(nodes), [], "after the link returned");
   },
