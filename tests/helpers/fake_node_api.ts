@@ -65,7 +65,7 @@ export class FakeNodeApi implements NodeApi {
   #watchers = new Set<Watcher>();
   /** Every event, so that a watch from a resourceVersion gets what happened since. */
   readonly #history: { resourceVersion: number; event: WatchEvent }[] = [];
-  /** Watches from a version at or below this get 410 Expired: their events were compacted away. */
+  /** Watches from a version below this get 410 Expired: the events after it were compacted away. */
   #compactedThrough = 0;
   /** How reads are answered. */
   reads: ReadMode = { kind: "live" };
