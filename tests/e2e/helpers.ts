@@ -18,11 +18,15 @@ export async function sinceStart(node: LabNode): Promise<string> {
  * Waits until the daemon's log since its last start matches `pattern`, and returns that log: for a
  * line logged by work that the kernel state a test waited for does not depend on.
  */
-export async function waitForLog(node: LabNode, pattern: RegExp): Promise<string> {
+export async function waitForLog(
+  node: LabNode,
+  pattern: RegExp,
+  timeoutMs?: number,
+): Promise<string> {
   return await waitFor(`${node.name} to log ${pattern}`, async () => {
     const log = await sinceStart(node);
     return pattern.test(log) ? log : undefined;
-  });
+  }, timeoutMs);
 }
 
 /** Waits until `node`'s kernel has an overlay route (of `family`) to every one of `peers`. */

@@ -4,8 +4,8 @@
  * without the cloud from the name in its state file, with no API call at all.
  */
 import assert from "node:assert/strict";
-import { Lab, waitFor } from "../../scripts/lab.ts";
-import { E2E, sinceStart, waitForPeers } from "./helpers.ts";
+import { Lab } from "../../scripts/lab.ts";
+import { E2E, sinceStart, waitForLog, waitForPeers } from "./helpers.ts";
 
 Deno.test({
   name: "POD_NAME: the node name comes from the pod, then from the state file at an offline reboot",
@@ -18,10 +18,7 @@ Deno.test({
     const args = edge1.vtepdArgs().filter((arg) => !arg.startsWith("--node-name"));
     const env = { POD_NAME: "kube-flannel-ds-x7k2p", POD_NAMESPACE: "kube-flannel" };
     edge1.startVtepd(args, { onlyArgs: true, env });
-    await waitFor(
-      "the wait for the unknown pod",
-      async () => /waiting/i.test(await edge1.log()) ? true : undefined,
-    );
+    await waitForLog(edge1, /waiting/i);
     await lab.api.control({
       op: "createPod",
       pod: {
